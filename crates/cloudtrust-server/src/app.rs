@@ -1,0 +1,292 @@
+//! Wiring: open the database, check the key-encryption key, load keys, start the background
+//! tasks and serve HTTP until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::cache::AuthCache;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::Directory;
+use crate::domain::secrets::SecretHasher;
+use crate::domain::tokens::TokenPolicy;
+use crate::error::{Error, Result};
+use crate::keys::kek::{KekSource, KeyEncryptionKey};
+use crate::keys::KeyRing;
+use crate::store::{self, Store};
+use crate::usage::UsageRecorder;
+use crate::{changes, http};
+
+/// Name of the setting that holds the KEK fingerprint.
+const KEK_FINGERPRINT: &str = "kek_fingerprint";
+/// Label of the subkey that keys the hash of API-client secrets.
+const SECRET_HASH_LABEL: &str = "cloudtrust/api-client-secret/v1";
+
+/// What the command line and the server both need: the database and the directory over it.
+#[derive(Debug)]
+pub struct Foundation {
+    /// The configuration in effect.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The key-encryption key, checked against the database.
+    pub kek: KeyEncryptionKey,
+    /// The keyed hash of API-client secrets.
+    pub secrets: Arc<SecretHasher>,
+    /// The cache the token endpoints read.
+    pub cache: Arc<AuthCache>,
+    /// Customers, administrators and API clients.
+    pub directory: Directory,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+impl Foundation {
+    /// Connects, migrates and checks the key-encryption key (creating it on first use).
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Foundation> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir)?;
+        }
+        let store = Store::connect(&config.database_url()).await?;
+        store.migrate().await?;
+        let kek = open_kek(&config, &store).await?;
+        let secrets = Arc::new(SecretHasher::new(&kek.derive(SECRET_HASH_LABEL)));
+        let cache = Arc::new(AuthCache::new(store.clone()));
+        let directory = Directory::new(store.clone(), clock.clone(), secrets.clone(), cache.clone());
+        Ok(Foundation {
+            config,
+            store,
+            kek,
+            secrets,
+            cache,
+            directory,
+            clock,
+        })
+    }
+}
+
+async fn open_kek(config: &Config, store: &Store) -> Result<KeyEncryptionKey> {
+    let mut kek = KeyEncryptionKey::locate(config.key_encryption_key.as_deref(), &config.data_dir)?;
+    let mut conn = store.conn().await?;
+    let recorded = store::settings::get(&mut conn, KEK_FINGERPRINT).await?;
+    if recorded.is_none()
+        && kek.source == KekSource::Generated
+        && let Err(e) = kek.save(&config.data_dir)
+    {
+        // Another process may have written one first: use that.
+        kek = KeyEncryptionKey::locate(None, &config.data_dir).map_err(|_| e)?;
+    }
+    let mismatch = |recorded: &str| {
+        Error::internal(format!(
+            "this database was set up with another key-encryption key (fingerprint {recorded}, \
+             this one {}); run with the data dir that holds its {} (--data-dir) or set \
+             CLOUDTRUST_KEY_ENCRYPTION_KEY",
+            kek.fingerprint(),
+            crate::keys::kek::KEK_FILE,
+        ))
+    };
+    match recorded {
+        Some(recorded) if recorded != kek.fingerprint() => return Err(mismatch(&recorded)),
+        Some(_) => {}
+        None => {
+            if kek.source == KekSource::Generated {
+                return Err(Error::internal("the generated key-encryption key was not saved"));
+            }
+            let in_effect = store::settings::set_once(&mut conn, KEK_FINGERPRINT, &kek.fingerprint()).await?;
+            if in_effect != kek.fingerprint() {
+                return Err(mismatch(&in_effect));
+            }
+        }
+    }
+    Ok(kek)
+}
+
+/// Everything a request handler can reach.
+pub struct Shared {
+    /// The configuration in effect.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// The key-encryption key.
+    pub kek: KeyEncryptionKey,
+    /// Signing keys, loaded.
+    pub keys: KeyRing,
+    /// Clients, administrators and customers in memory.
+    pub cache: Arc<AuthCache>,
+    /// The directory service.
+    pub directory: Directory,
+    /// Token usage waiting to be written.
+    pub usage: UsageRecorder,
+    /// How tokens are issued and checked.
+    pub tokens: TokenPolicy,
+    /// The keyed hash of API-client secrets.
+    pub secrets: Arc<SecretHasher>,
+}
+
+impl Shared {
+    /// Re-reads the signing keys (after another node or the command line changed them).
+    pub async fn reload_keys(&self) -> Result<()> {
+        self.keys
+            .reload(&self.store, &self.kek, self.config.signing_algorithm, &*self.clock)
+            .await
+    }
+}
+
+/// A configured instance, ready to serve.
+#[derive(Clone)]
+pub struct App {
+    shared: Arc<Shared>,
+}
+
+impl App {
+    /// Opens the database and loads the keys; `issuer` is the public base URL.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>, issuer: String) -> Result<App> {
+        let foundation = Foundation::open(config, clock).await?;
+        let keys = KeyRing::load(
+            &foundation.store,
+            &foundation.kek,
+            foundation.config.signing_algorithm,
+            &*foundation.clock,
+        )
+        .await?;
+        let tokens = TokenPolicy {
+            issuer,
+            audience: foundation.config.token_audience.clone(),
+            lifetime_secs: i64::try_from(foundation.config.token_lifetime_secs)
+                .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
+        };
+        Ok(App {
+            shared: Arc::new(Shared {
+                config: foundation.config,
+                store: foundation.store,
+                clock: foundation.clock,
+                kek: foundation.kek,
+                keys,
+                cache: foundation.cache,
+                directory: foundation.directory,
+                usage: UsageRecorder::default(),
+                tokens,
+                secrets: foundation.secrets,
+            }),
+        })
+    }
+
+    /// The shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The directory service.
+    pub fn directory(&self) -> &Directory {
+        &self.shared.directory
+    }
+
+    /// The axum router.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.shared.clone())
+    }
+}
+
+/// A server running in the background of this process.
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The public base URL (token `iss`).
+    pub base_url: String,
+    /// The instance.
+    pub app: App,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Binds `config.listen` (port 0 picks a free port), builds the app and starts serving.
+    pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer> {
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            Error::internal(format!("cannot listen on {}: {e}", config.listen))
+        })?;
+        let addr = listener.local_addr()?;
+        let base_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{addr}"),
+        };
+        let app = App::build(config, clock, base_url.clone()).await?;
+        let (shutdown, receiver) = watch::channel(false);
+        let shared = app.shared.clone();
+        let tasks = vec![
+            tokio::spawn(changes::follow(shared.clone(), receiver.clone())),
+            tokio::spawn(flush_usage(shared.clone(), receiver.clone())),
+        ];
+        let mut stop = receiver;
+        let router = app.router();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+        });
+        Ok(RunningServer {
+            addr,
+            base_url,
+            app,
+            shutdown,
+            server,
+            tasks,
+        })
+    }
+
+    /// Runs until `signal` completes, then stops gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<()> {
+        signal.await;
+        self.stop().await
+    }
+
+    /// Stops accepting requests, lets those in flight finish, writes pending usage and closes
+    /// the database.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = self
+            .server
+            .await
+            .map_err(|e| Error::internal(format!("server task: {e}")))?;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let shared = &self.app.shared;
+        shared.usage.flush(&shared.store).await?;
+        shared.store.close().await;
+        served.map_err(Error::from)
+    }
+}
+
+async fn flush_usage(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_millis(shared.config.usage_flush_millis.max(10));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(e) = shared.usage.flush(&shared.store).await {
+            tracing::warn!(error = %e, "writing token usage failed; will retry");
+        }
+    }
+}

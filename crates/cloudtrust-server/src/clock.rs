@@ -1,0 +1,23 @@
+//! The time source. Everything that asks "what time is it" goes through [`Clock`] so that
+//! expiry can be tested by moving a clock instead of sleeping.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A source of the current time in unix seconds.
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the unix epoch.
+    fn now(&self) -> i64;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}

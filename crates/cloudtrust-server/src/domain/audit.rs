@@ -1,0 +1,102 @@
+//! Audit events: who changed what, recorded in the same transaction as the change.
+
+use serde::{Deserialize, Serialize};
+
+/// Event types, as the system log names them.
+pub mod event_types {
+    /// A customer was created.
+    pub const CUSTOMER_CREATE: &str = "platform/customer/create";
+    /// An administrator was added.
+    pub const ADMINISTRATOR_CREATE: &str = "platform/administrator/create";
+    /// An administrator's access changed.
+    pub const ADMINISTRATOR_UPDATE: &str = "platform/administrator/update";
+    /// An administrator was removed.
+    pub const ADMINISTRATOR_DELETE: &str = "platform/administrator/delete";
+    /// An API client was created.
+    pub const SECURECLIENT_CREATE: &str = "platform/secureclient/create";
+    /// An API client was deleted.
+    pub const SECURECLIENT_DELETE: &str = "platform/secureclient/delete";
+    /// An API client obtained bearer tokens (recorded in batches).
+    pub const SECURECLIENT_TOKEN: &str = "platform/secureclient/token";
+}
+
+/// Kind of actor behind an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorType {
+    /// An administrator, directly or through one of its API clients.
+    Administrator,
+    /// An API client acting for itself (e.g. getting a token).
+    Service,
+    /// The operator of the deployment (the local command line) or cloudtrust itself.
+    System,
+}
+
+impl ActorType {
+    /// `administrator`, `service` or `system`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorType::Administrator => "administrator",
+            ActorType::Service => "service",
+            ActorType::System => "system",
+        }
+    }
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Kind of actor.
+    pub actor_type: ActorType,
+    /// Its id, when it has one.
+    pub id: Option<String>,
+    /// Name shown in the log.
+    pub display_name: String,
+}
+
+impl Actor {
+    /// The deployment's operator using the local command line.
+    pub fn operator() -> Self {
+        Actor {
+            actor_type: ActorType::System,
+            id: None,
+            display_name: "cloudtrust command line".to_owned(),
+        }
+    }
+
+    /// cloudtrust itself (background jobs, the dev bootstrap).
+    pub fn system() -> Self {
+        Actor {
+            actor_type: ActorType::System,
+            id: None,
+            display_name: "cloudtrust".to_owned(),
+        }
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Record id (a GUID).
+    pub id: String,
+    /// When, unix seconds.
+    pub at: i64,
+    /// The customer concerned.
+    pub customer_id: Option<String>,
+    /// One of [`event_types`].
+    pub event_type: String,
+    /// Who did it.
+    pub actor: Actor,
+    /// Kind of the target, e.g. `administrator`.
+    pub target_type: Option<String>,
+    /// Id of the target.
+    pub target_id: Option<String>,
+    /// Name of the target shown to people.
+    pub target_display_name: Option<String>,
+    /// The target before the change (JSON), when it existed.
+    pub before_changes: Option<serde_json::Value>,
+    /// The target after the change (JSON), when it still exists.
+    pub after_changes: Option<serde_json::Value>,
+    /// A sentence describing the event.
+    pub message: String,
+}

@@ -1,0 +1,15 @@
+//! The rules of the administration model, in plain Rust: no axum, no SQL.
+//!
+//! A customer has administrators with Full or custom access; an administrator owns API clients,
+//! which never have more rights than their owner has *now*.
+
+pub mod administrators;
+pub mod api_clients;
+pub mod audit;
+pub mod customers;
+pub mod directory;
+pub mod permissions;
+pub mod secrets;
+pub mod tokens;
+
+pub use directory::Directory;

@@ -1,0 +1,209 @@
+//! Bearer tokens and ID tokens: what they carry, issuing them, and checking them.
+
+use serde::{Deserialize, Serialize};
+
+use super::administrators::Administrator;
+use crate::cache::CachedClient;
+use crate::error::Result;
+use crate::keys::keyring::KeySet;
+use crate::keys::signing::{ACCESS_TOKEN_TYP, TokenKind};
+
+/// Claims of a bearer token (RFC 9068 plus what cloudtrust needs to follow its owner).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer: the public base URL.
+    pub iss: String,
+    /// The API client id.
+    pub sub: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Not before, unix seconds.
+    pub nbf: i64,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// The API client id (RFC 9068).
+    pub client_id: String,
+    /// The customer id.
+    pub customer: String,
+    /// The owner administrator's display name.
+    pub displayname: String,
+    /// The owner administrator's id.
+    pub admin: String,
+    /// The owner's permission generation when the token was issued.
+    #[serde(rename = "gen")]
+    pub generation: i64,
+}
+
+/// Claims of the trust endpoint's OpenID Connect ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The API client id.
+    pub sub: String,
+    /// The API client id: the token is about the client, for the client.
+    pub aud: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// The customer id.
+    pub customer: String,
+    /// The owner administrator's email.
+    pub email: String,
+    /// The owner administrator's display name.
+    pub name: String,
+    /// How the client authenticated (RFC 8176): a shared secret.
+    pub amr: Vec<String>,
+}
+
+/// A signed bearer token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Its claims.
+    pub claims: AccessClaims,
+}
+
+/// The settings that shape issued tokens.
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    /// `iss`.
+    pub issuer: String,
+    /// `aud` of bearer tokens.
+    pub audience: String,
+    /// Lifetime in seconds.
+    pub lifetime_secs: i64,
+}
+
+impl TokenPolicy {
+    /// Issues a bearer token for `client`, acting for `owner`.
+    pub fn issue_access(
+        &self,
+        keys: &KeySet,
+        client: &CachedClient,
+        owner: &Administrator,
+        now: i64,
+    ) -> Result<IssuedToken> {
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: client.id.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + self.lifetime_secs,
+            jti: uuid::Uuid::new_v4().to_string(),
+            client_id: client.id.clone(),
+            customer: client.customer_id.clone(),
+            displayname: owner.display_name.clone(),
+            admin: owner.id.clone(),
+            generation: owner.permission_generation,
+        };
+        let token = keys.signing.sign_jwt(TokenKind::Access, &claims)?;
+        Ok(IssuedToken { token, claims })
+    }
+
+    /// Issues the trust endpoint's ID token describing `client` and its owner.
+    pub fn issue_id_token(
+        &self,
+        keys: &KeySet,
+        client: &CachedClient,
+        owner: &Administrator,
+        now: i64,
+    ) -> Result<String> {
+        let claims = IdClaims {
+            iss: self.issuer.clone(),
+            sub: client.id.clone(),
+            aud: client.id.clone(),
+            iat: now,
+            exp: now + self.lifetime_secs,
+            customer: client.customer_id.clone(),
+            email: owner.email.clone(),
+            name: owner.display_name.clone(),
+            amr: vec!["pwd".to_owned()],
+        };
+        keys.signing.sign_jwt(TokenKind::Id, &claims)
+    }
+
+    /// Checks a presented bearer token's signature, type, issuer, audience and times. Whether
+    /// its client and owner still exist, and the owner's generation, are checked by the caller.
+    pub fn verify_access(
+        &self,
+        keys: &KeySet,
+        token: &str,
+        now: i64,
+    ) -> Result<AccessClaims, TokenRejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return Err(TokenRejection::NotAnAccessToken);
+        }
+        let kid = header.kid.ok_or(TokenRejection::UnknownKey)?;
+        let key = keys.verifying.get(&kid).ok_or(TokenRejection::UnknownKey)?;
+        if header.alg != key.algorithm {
+            return Err(TokenRejection::BadSignature);
+        }
+        let mut validation = jsonwebtoken::Validation::new(key.algorithm);
+        // Times are checked below against the injectable clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims.clear();
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.key, &validation).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+                jsonwebtoken::errors::ErrorKind::InvalidIssuer
+                | jsonwebtoken::errors::ErrorKind::InvalidAudience => TokenRejection::WrongIssuer,
+                _ => TokenRejection::Malformed,
+            },
+        )?;
+        let claims = data.claims;
+        if claims.exp <= now {
+            return Err(TokenRejection::Expired);
+        }
+        if claims.nbf > now + CLOCK_SKEW_SECS {
+            return Err(TokenRejection::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+/// Tolerated difference between nodes' clocks for `nbf`.
+pub const CLOCK_SKEW_SECS: i64 = 60;
+
+/// Why a presented token was refused. Logged; clients only learn "invalid".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    /// Not a JWS, or claims missing.
+    #[error("malformed token")]
+    Malformed,
+    /// An ID token or other JWT presented as a bearer token.
+    #[error("not an access token")]
+    NotAnAccessToken,
+    /// Signed by a key this deployment does not publish.
+    #[error("unknown signing key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// Issued by someone else or for someone else.
+    #[error("wrong issuer or audience")]
+    WrongIssuer,
+    /// Past `exp`.
+    #[error("expired")]
+    Expired,
+    /// Before `nbf`.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// The API client was deleted.
+    #[error("client removed")]
+    ClientRemoved,
+    /// The owner was removed or its access reduced since issuance.
+    #[error("owner removed or its access reduced")]
+    StaleOwner,
+}

@@ -1,0 +1,256 @@
+//! The two error shapes clients see: RFC 6749 §5.2 bodies from the token endpoints and Citrix's
+//! common error body from everything else. Internal errors are logged here, with the request's
+//! transaction id (the span), and reach the client only as a generic 500/503.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cloudtrust_proto::error::API_ERROR_TYPE_PREFIX;
+use cloudtrust_proto::{ApiError, ApiErrorParameter, OAuthErrorBody};
+
+use crate::error::Error;
+
+/// The documented text of a failed client authentication.
+pub const INVALID_CLIENT_DESCRIPTION: &str = "Invalid client id or client secret.";
+
+/// An error of a token endpoint.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    body: OAuthErrorBody,
+    basic_challenge: bool,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status,
+            body: OAuthErrorBody {
+                error: error.to_owned(),
+                error_description: Some(description.into()),
+            },
+            basic_challenge: false,
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// `invalid_client` with the documented text: 400, or 401 with a `Basic` challenge when
+    /// the client authenticated with HTTP Basic.
+    pub fn invalid_client(used_basic: bool) -> Self {
+        let mut e = Self::new(
+            if used_basic {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            "invalid_client",
+            INVALID_CLIENT_DESCRIPTION,
+        );
+        e.basic_challenge = used_basic;
+        e
+    }
+
+    /// 400 `unsupported_grant_type`.
+    pub fn unsupported_grant_type(grant: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("grant type `{grant}` is not supported; use client_credentials"),
+        )
+    }
+
+    /// 415 `invalid_request` for a body of the wrong media type.
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            format!("the request body must be {expected}"),
+        )
+    }
+
+    /// 413 `invalid_request` for an oversized body.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        )
+    }
+
+    /// The body sent.
+    pub fn body(&self) -> &OAuthErrorBody {
+        &self.body
+    }
+}
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        tracing::error!(error = %e, "token endpoint failed");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the service is temporarily unavailable; try again",
+        )
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"cloudtrust\""),
+            );
+        }
+        response
+    }
+}
+
+/// An error of a resource API, in Citrix's common shape.
+#[derive(Debug)]
+pub struct ApiErrorResponse {
+    status: StatusCode,
+    body: ApiError,
+    retry_after: Option<u64>,
+}
+
+fn parameters(pairs: &[(&str, &str)]) -> Vec<ApiErrorParameter> {
+    pairs
+        .iter()
+        .map(|(name, value)| ApiErrorParameter {
+            name: (*name).to_owned(),
+            value: (*value).to_owned(),
+        })
+        .collect()
+}
+
+impl ApiErrorResponse {
+    /// An error with the given status, name, detail and parameters.
+    pub fn new(status: StatusCode, name: &str, detail: impl Into<String>, params: &[(&str, &str)]) -> Self {
+        ApiErrorResponse {
+            status,
+            body: ApiError {
+                error_type: format!("{API_ERROR_TYPE_PREFIX}{name}"),
+                detail: detail.into(),
+                parameters: parameters(params),
+            },
+            retry_after: None,
+        }
+    }
+
+    /// 401: no token (`reason=missing`) or a bad one (`reason=invalid`).
+    pub fn authentication(reason: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication",
+            "Missing or invalid authentication details",
+            &[("reason", reason)],
+        )
+    }
+
+    /// 403 on an entity.
+    pub fn authorization(entity_type: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "authorization",
+            "Access denied",
+            &[("entityType", entity_type), ("id", id)],
+        )
+    }
+
+    /// 404 on an entity.
+    pub fn not_found(entity_type: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            format!("{entity_type} not found"),
+            &[("entityType", entity_type), ("id", id)],
+        )
+    }
+
+    /// 405.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "methodNotAllowed",
+            "This method is not allowed on this resource",
+            &[],
+        )
+    }
+
+    /// 406: the client does not accept JSON.
+    pub fn not_acceptable(content_type: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "notAcceptable",
+            "Must accept application/json media type",
+            &[("contentType", content_type)],
+        )
+    }
+
+    /// 503 with a retry delay in seconds.
+    pub fn unavailable(retry_delay: u64) -> Self {
+        let delay = retry_delay.to_string();
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceUnavailable",
+            format!("Service is unavailable; try again in {retry_delay} seconds"),
+            &[("retryDelay", &delay)],
+        );
+        e.retry_after = Some(retry_delay);
+        e
+    }
+
+    /// The body sent.
+    pub fn body(&self) -> &ApiError {
+        &self.body
+    }
+}
+
+impl From<Error> for ApiErrorResponse {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid { field, message } => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalidString",
+                message,
+                &[("name", field)],
+            ),
+            Error::NotFound { entity, id } => Self::not_found(entity, &id),
+            Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message, &[]),
+            Error::Forbidden(message) => {
+                tracing::info!(reason = %message, "refused");
+                Self::new(StatusCode::FORBIDDEN, "authorization", "Access denied", &[])
+            }
+            e @ (Error::Database(_) | Error::Migration(_) | Error::Internal(_)) => {
+                tracing::error!(error = %e, "request failed");
+                Self::unavailable(5)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiErrorResponse {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(delay) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&delay.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("CwsAuth realm=\"cloudtrust\""),
+            );
+        }
+        response
+    }
+}

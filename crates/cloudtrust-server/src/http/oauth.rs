@@ -1,0 +1,172 @@
+//! `POST /cctrustoauth2/{customerid}/tokens/clients`: the OAuth 2.0 client-credentials grant
+//! (RFC 6749 §4.4), with `client_secret_post` and `client_secret_basic`.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cloudtrust_proto::ClientCredentialsResponse;
+
+use super::AppState;
+use super::client_auth::authenticate;
+use super::errors::OAuthError;
+
+/// The only grant type of this endpoint.
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+/// The parameters this endpoint reads.
+#[derive(Default)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
+    let mut form = TokenForm::default();
+    for (name, value) in form_urlencoded::parse(body) {
+        let slot = match name.as_ref() {
+            "grant_type" => &mut form.grant_type,
+            "client_id" => &mut form.client_id,
+            "client_secret" => &mut form.client_secret,
+            _ => continue,
+        };
+        // RFC 6749 §3.2: parameters must not be repeated.
+        if slot.is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter `{name}` is repeated"
+            )));
+        }
+        *slot = Some(value.into_owned());
+    }
+    Ok(form)
+}
+
+/// Reads HTTP Basic client credentials, form-url-decoded as RFC 6749 §2.3.1 requires.
+/// `Ok(None)` when the request has no Basic authorization.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_client(true))?
+        .trim();
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| OAuthError::invalid_client(true))?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(|| OAuthError::invalid_client(true))?;
+    let decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((decode(id), decode(secret))))
+}
+
+/// Whether the content type is `application/x-www-form-urlencoded` (parameters allowed).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// The handler.
+pub async fn client_credentials(
+    State(state): State<AppState>,
+    Path(customer): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let body = body.map_err(|_| OAuthError::too_large())?;
+    if !is_form(&headers) {
+        return Err(OAuthError::unsupported_media_type(
+            "application/x-www-form-urlencoded",
+        ));
+    }
+    let form = parse_form(&body)?;
+    match form.grant_type.as_deref() {
+        None | Some("") => return Err(OAuthError::invalid_request("grant_type is required")),
+        Some(CLIENT_CREDENTIALS) => {}
+        Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
+    }
+    let basic = basic_credentials(&headers)?;
+    let (client_id, client_secret, used_basic) = match (basic, form.client_id, form.client_secret)
+    {
+        (Some((id, secret)), None, None) => (id, secret, true),
+        (Some((id, secret)), form_id, form_secret) => {
+            if form_id.is_some_and(|f| f != id) || form_secret.is_some_and(|f| f != secret) {
+                return Err(OAuthError::invalid_request(
+                    "client credentials given twice, in the Authorization header and the body",
+                ));
+            }
+            (id, secret, true)
+        }
+        (None, Some(id), Some(secret)) => (id, secret, false),
+        (None, _, _) => return Err(OAuthError::invalid_client(false)),
+    };
+    let authenticated =
+        authenticate(&state, &customer, &client_id, &client_secret, used_basic).await?;
+    let now = state.clock.now();
+    let keys = state.keys.current();
+    let issued =
+        state
+            .tokens
+            .issue_access(&keys, &authenticated.client, &authenticated.owner, now)?;
+    state.usage.record(&authenticated.client, now);
+    let body = ClientCredentialsResponse {
+        token_type: "bearer".to_owned(),
+        access_token: issued.token,
+        expires_in: state.tokens.lifetime_secs.to_string(),
+    };
+    let mut response = axum::Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_parameters_are_decoded_and_repeats_refused() {
+        let form = parse_form(b"grant_type=client_credentials&client_id=a%2Bb&client_secret=x+y")
+            .expect("parses");
+        assert_eq!(form.client_id.as_deref(), Some("a+b"));
+        assert_eq!(form.client_secret.as_deref(), Some("x y"));
+        assert!(parse_form(b"client_id=a&client_id=b").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut headers = HeaderMap::new();
+        let encoded = STANDARD.encode("id%3A1:s%2Fecret");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {encoded}")).expect("header"),
+        );
+        let (id, secret) = basic_credentials(&headers).expect("ok").expect("present");
+        assert_eq!(id, "id:1");
+        assert_eq!(secret, "s/ecret");
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert!(basic_credentials(&headers).is_err());
+    }
+}

@@ -1,0 +1,53 @@
+//! Discovery (`/.well-known/openid-configuration`, RFC 8414 alias) and the JWKS, so that any
+//! resource server can verify cloudtrust's bearer tokens offline.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+
+/// Path of the JWKS document.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The discovery document.
+pub async fn discovery(State(state): State<AppState>) -> Response {
+    let issuer = &state.tokens.issuer;
+    let algorithm = state.keys.current().signing.algorithm.as_str();
+    let document = json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/cctrustoauth2/root/tokens/clients"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [algorithm],
+        "access_token_signing_alg_values_supported": [algorithm],
+        "claims_supported": ["iss", "sub", "aud", "iat", "nbf", "exp", "jti", "client_id",
+                             "customer", "displayname", "email", "name"],
+    });
+    let mut response = axum::Json(document).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// The public signing keys.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let keys = state.keys.current();
+    let mut response = keys.jwks.to_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

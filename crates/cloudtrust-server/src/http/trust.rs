@@ -1,0 +1,101 @@
+//! `POST /{customerid}/tokens/clients`: the deprecated trust-service endpoint. JSON in, with
+//! property names matched case-insensitively; answers a bearer token and an ID token.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use cloudtrust_proto::TrustTokenResponse;
+
+use super::AppState;
+use super::client_auth::authenticate;
+use super::errors::OAuthError;
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
+}
+
+/// Reads `ClientId` and `ClientSecret`, in any letter case.
+fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| OAuthError::invalid_request("the request body is not valid JSON"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| OAuthError::invalid_request("the request body must be a JSON object"))?;
+    let field = |wanted: &str| -> Result<String, OAuthError> {
+        let mut found = object.iter().filter(|(k, _)| k.eq_ignore_ascii_case(wanted));
+        match (found.next(), found.next()) {
+            (Some((_, serde_json::Value::String(s))), None) => Ok(s.clone()),
+            (Some(_), None) => Err(OAuthError::invalid_request(format!(
+                "{wanted} must be a string"
+            ))),
+            (Some(_), Some(_)) => Err(OAuthError::invalid_request(format!(
+                "{wanted} is given more than once"
+            ))),
+            (None, _) => Err(OAuthError::invalid_request(format!("{wanted} is required"))),
+        }
+    };
+    Ok((field("ClientId")?, field("ClientSecret")?))
+}
+
+/// The handler.
+pub async fn trust_token(
+    State(state): State<AppState>,
+    Path(customer): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let body = body.map_err(|_| OAuthError::too_large())?;
+    if !is_json(&headers) {
+        return Err(OAuthError::unsupported_media_type("application/json"));
+    }
+    let (client_id, client_secret) = credentials(&body)?;
+    let authenticated = authenticate(&state, &customer, &client_id, &client_secret, false).await?;
+    let now = state.clock.now();
+    let keys = state.keys.current();
+    let (client, owner) = (&authenticated.client, &authenticated.owner);
+    let issued = state.tokens.issue_access(&keys, client, owner, now)?;
+    let id_token = state.tokens.issue_id_token(&keys, client, owner, now)?;
+    state.usage.record(client, now);
+    let body = TrustTokenResponse {
+        principal: owner.email.clone(),
+        subject: client.id.clone(),
+        token: issued.token,
+        open_id_token: id_token,
+        expires_in: state.tokens.lifetime_secs.unsigned_abs(),
+        customer_id: client.customer_id.clone(),
+        user_id: owner.id.clone(),
+        expires_at: issued.claims.exp,
+    };
+    let mut response = axum::Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_names_match_in_any_case() {
+        let (id, secret) =
+            credentials(br#"{"clientId":"a","CLIENTSECRET":"b"}"#).expect("credentials");
+        assert_eq!((id.as_str(), secret.as_str()), ("a", "b"));
+        assert!(credentials(br#"{"ClientId":"a"}"#).is_err());
+        assert!(credentials(br#"{"ClientId":1,"ClientSecret":"b"}"#).is_err());
+        assert!(credentials(br#"{"ClientId":"a","clientid":"b","ClientSecret":"c"}"#).is_err());
+        assert!(credentials(b"[1]").is_err());
+        assert!(credentials(b"{").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The set of signing keys a node holds in memory: the active key that signs, every published
+//! key for verification, and the JWKS document built once per change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::kek::KeyEncryptionKey;
+use super::signing::SigningKey;
+use super::SigningAlgorithm;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{SigningKeyRow, Store};
+
+/// A public key ready for verification.
+pub struct VerifyingKey {
+    /// Decoding key for `jsonwebtoken`.
+    pub key: jsonwebtoken::DecodingKey,
+    /// Its algorithm.
+    pub algorithm: jsonwebtoken::Algorithm,
+}
+
+/// One consistent view of the keys.
+pub struct KeySet {
+    /// The key that signs new tokens.
+    pub signing: Arc<SigningKey>,
+    /// Every published key by `kid`.
+    pub verifying: HashMap<String, VerifyingKey>,
+    /// The JWKS document, serialised.
+    pub jwks: Arc<str>,
+}
+
+/// The keys of this node, reloadable when another node or the CLI changes them.
+pub struct KeyRing {
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyRing({:?})", self.current().signing)
+    }
+}
+
+const STATUS_ACTIVE: &str = "active";
+
+impl KeyRing {
+    /// Loads the keys, creating the active key for `algorithm` when there is none.
+    pub async fn load(
+        store: &Store,
+        kek: &KeyEncryptionKey,
+        algorithm: SigningAlgorithm,
+        clock: &dyn Clock,
+    ) -> Result<KeyRing> {
+        let set = Self::build(store, kek, algorithm, clock).await?;
+        Ok(KeyRing {
+            current: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    /// Re-reads the keys from the database.
+    pub async fn reload(
+        &self,
+        store: &Store,
+        kek: &KeyEncryptionKey,
+        algorithm: SigningAlgorithm,
+        clock: &dyn Clock,
+    ) -> Result<()> {
+        let set = Self::build(store, kek, algorithm, clock).await?;
+        *self.current.write() = Arc::new(set);
+        Ok(())
+    }
+
+    /// The keys in effect now.
+    pub fn current(&self) -> Arc<KeySet> {
+        self.current.read().clone()
+    }
+
+    async fn build(
+        store: &Store,
+        kek: &KeyEncryptionKey,
+        algorithm: SigningAlgorithm,
+        clock: &dyn Clock,
+    ) -> Result<KeySet> {
+        let mut rows = store.signing_keys().await?;
+        if !rows
+            .iter()
+            .any(|r| r.status == STATUS_ACTIVE && r.algorithm == algorithm.as_str())
+        {
+            let (key, pkcs8) = SigningKey::generate(algorithm)?;
+            let row = SigningKeyRow {
+                kid: key.kid.clone(),
+                algorithm: algorithm.as_str().to_owned(),
+                status: STATUS_ACTIVE.to_owned(),
+                encrypted_private_key: kek.encrypt(&pkcs8, key.kid.as_bytes())?,
+                public_jwk: key.public_jwk.to_string(),
+                created_at: clock.now(),
+            };
+            // Another node may have created one at the same moment; the unique index keeps one.
+            store.insert_signing_key_if_none_active(&row).await?;
+            rows = store.signing_keys().await?;
+        }
+        let active = rows
+            .iter()
+            .find(|r| r.status == STATUS_ACTIVE && r.algorithm == algorithm.as_str())
+            .ok_or_else(|| Error::internal("no active signing key after creating one"))?;
+        let pkcs8 = kek.decrypt(&active.encrypted_private_key, active.kid.as_bytes())?;
+        let signing = Arc::new(SigningKey::from_pkcs8(algorithm, &pkcs8)?);
+
+        let mut verifying = HashMap::new();
+        let mut published = Vec::new();
+        for row in &rows {
+            let jwk_value: serde_json::Value = serde_json::from_str(&row.public_jwk)
+                .map_err(|e| Error::internal(format!("stored JWK {}: {e}", row.kid)))?;
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_value.clone())
+                .map_err(|e| Error::internal(format!("stored JWK {}: {e}", row.kid)))?;
+            let algorithm: SigningAlgorithm = row.algorithm.parse()?;
+            let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
+                .map_err(|e| Error::internal(format!("stored JWK {}: {e}", row.kid)))?;
+            verifying.insert(
+                row.kid.clone(),
+                VerifyingKey {
+                    key,
+                    algorithm: algorithm.jwt_algorithm(),
+                },
+            );
+            published.push(jwk_value);
+        }
+        let jwks = serde_json::json!({ "keys": published }).to_string();
+        Ok(KeySet {
+            signing,
+            verifying,
+            jwks: Arc::from(jwks),
+        })
+    }
+}

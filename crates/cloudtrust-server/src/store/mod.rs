@@ -1,0 +1,199 @@
+//! Storage: the only module with SQL. One code path for SQLite and PostgreSQL through sqlx
+//! `Any`, with `$N` placeholders and portable types; one migrations folder per dialect.
+
+pub mod administrators;
+pub mod api_clients;
+pub mod audit;
+pub mod changes;
+pub mod customers;
+pub mod settings;
+pub mod signing_keys;
+
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+
+pub use signing_keys::SigningKeyRow;
+
+use crate::error::{Error, Result};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A pool of connections to the database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.backend)
+    }
+}
+
+/// A connection: pass `&mut conn` (or `&mut tx`) to the query functions of the submodules.
+pub type Conn = AnyConnection;
+
+/// A database transaction; dropped without [`Tx::commit`], it rolls back.
+pub struct Tx(sqlx::Transaction<'static, Any>);
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit().await?;
+        Ok(())
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.0
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.0
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`).
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::invalid(
+                "database_url",
+                "must start with sqlite:// or postgres://",
+            ));
+        };
+        if backend == Backend::Sqlite {
+            create_sqlite_parent(url)?;
+        }
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        // Durable at each checkpoint, which WAL makes safe and fast.
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        if backend == Backend::Sqlite {
+            // Persistent in the file: readers never wait for the writer.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        Ok(Store {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// Applies the migrations of this backend's dialect.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL the store connected to (for a PostgreSQL `LISTEN` connection).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx(self.pool.begin().await?))
+    }
+
+    /// A connection from the pool, for reads outside a transaction.
+    pub async fn conn(&self) -> Result<PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.pool.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Every signing key.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>> {
+        signing_keys::all(&mut *self.conn().await?).await
+    }
+
+    /// Inserts a signing key unless an active key of its algorithm exists.
+    pub async fn insert_signing_key_if_none_active(&self, row: &SigningKeyRow) -> Result<()> {
+        signing_keys::insert_if_none_active(&mut *self.conn().await?, row).await
+    }
+}
+
+/// Creates the folder of a SQLite file so that `mode=rwc` can create the file.
+fn create_sqlite_parent(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(())
+}
+
+/// Whether `e` is a unique-constraint violation (portable across both databases).
+pub fn is_unique_violation(e: &Error) -> bool {
+    match e {
+        Error::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
+        _ => false,
+    }
+}

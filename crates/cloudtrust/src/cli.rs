@@ -1,0 +1,367 @@
+//! Command-line definition and dispatch.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use cloudtrust_server::app::Foundation;
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::permissions::{Access, CATALOGUE};
+use cloudtrust_server::store::Store;
+use cloudtrust_server::{Config, RunningServer, SystemClock};
+use serde::Serialize;
+
+use crate::dev;
+use crate::output::Output;
+
+/// cloudtrust: self-hosted identity and API access in the Citrix Cloud model.
+#[derive(Debug, Parser)]
+#[command(name = "cloudtrust", version, about)]
+pub struct Cli {
+    /// Folder of the default SQLite database (cloudtrust.db) and generated key material.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://… (overrides the data dir's SQLite file).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Configuration file (TOML); CLOUDTRUST_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE", env = "CLOUDTRUST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage customers.
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Manage administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage API clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Public base URL, when behind a proxy (default: http://<listen address>).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Development mode: create a demo customer, administrator and API client and print how
+    /// to get a first token.
+    #[arg(long)]
+    dev: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum CustomerCommand {
+    /// Create a customer.
+    Create {
+        /// Customer id (lowercase letters and digits); generated when omitted.
+        #[arg(long)]
+        id: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Home region: us, eu, ap-s or jp.
+        #[arg(long, default_value = "us")]
+        region: String,
+    },
+    /// List customers.
+    List,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct AccessArgs {
+    /// Full access.
+    #[arg(long)]
+    full: bool,
+    /// A permission of custom access (repeatable), e.g. --permission "API Clients".
+    #[arg(long = "permission", value_name = "NAME")]
+    permissions: Vec<String>,
+}
+
+impl AccessArgs {
+    fn access(&self) -> Result<Access> {
+        if self.full {
+            Ok(Access::Full)
+        } else {
+            Ok(Access::custom(&self.permissions)?)
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Add an administrator to a customer.
+    Add {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the email).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        access: AccessArgs,
+    },
+    /// Replace an administrator's access.
+    SetAccess {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        access: AccessArgs,
+    },
+    /// Remove an administrator and all its API clients.
+    Remove {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// List a customer's administrators.
+    List {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+    },
+    /// List the permissions custom access can be made of.
+    Permissions,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Create an API client; its secret is printed once.
+    Create {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email of the owning administrator.
+        #[arg(long)]
+        admin: String,
+        /// Name of the client.
+        #[arg(long)]
+        name: String,
+    },
+    /// List a customer's API clients (of one administrator with --admin).
+    List {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Only the clients of this administrator.
+        #[arg(long)]
+        admin: Option<String>,
+    },
+    /// Delete an API client; its tokens stop working at once.
+    Delete {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Client id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// Command-line values that override configuration; unset ones leave it alone.
+#[derive(Debug, Default, Serialize)]
+struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<()> {
+    let mut overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen;
+        overrides.public_url = args.public_url.clone();
+    }
+    let config = Config::load(cli.config.as_deref(), &overrides).context("configuration")?;
+    let out = Output::new(cli.json);
+    match cli.command {
+        Command::Serve(args) => serve(config, args.dev).await,
+        Command::Migrate => {
+            init_tracing("warn");
+            let store = Store::connect(&config.database_url()).await?;
+            store.migrate().await?;
+            store.close().await;
+            out.done("migrations applied")
+        }
+        Command::Customer(command) => customer(open(config).await?, command, &out).await,
+        Command::Admin(command) => admin(open(config).await?, command, &out).await,
+        Command::Client(command) => client(open(config).await?, command, &out).await,
+    }
+}
+
+async fn open(config: Config) -> Result<Foundation> {
+    init_tracing("warn");
+    Ok(Foundation::open(config, Arc::new(SystemClock)).await?)
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("CLOUDTRUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(config: Config, dev_mode: bool) -> Result<()> {
+    init_tracing("info");
+    let data_dir = config.data_dir.clone();
+    let database = config.database_url();
+    let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
+    tracing::info!(url = %server.base_url, "cloudtrust is listening");
+    if dev_mode {
+        let credentials = dev::bootstrap(server.app.directory(), &data_dir, &server.base_url).await?;
+        dev::announce(&credentials, &server.base_url, &data_dir, &database);
+    }
+    server.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
+
+async fn customer(f: Foundation, command: CustomerCommand, out: &Output) -> Result<()> {
+    let actor = Actor::operator();
+    match command {
+        CustomerCommand::Create { id, name, region } => {
+            let region: Region = region.parse()?;
+            let customer = f
+                .directory
+                .create_customer(&actor, id.as_deref(), &name, region)
+                .await?;
+            out.customer(&customer)
+        }
+        CustomerCommand::List => out.customers(&f.directory.customers().await?),
+    }
+}
+
+async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()> {
+    let actor = Actor::operator();
+    match command {
+        AdminCommand::Add {
+            customer,
+            email,
+            name,
+            access,
+        } => {
+            let admin = f
+                .directory
+                .add_administrator(&actor, &customer, &email, name.as_deref(), access.access()?)
+                .await?;
+            out.administrator(&admin)
+        }
+        AdminCommand::SetAccess {
+            customer,
+            email,
+            access,
+        } => {
+            let admin = f
+                .directory
+                .set_access(&actor, &customer, &email, access.access()?)
+                .await?;
+            out.administrator(&admin)
+        }
+        AdminCommand::Remove { customer, email } => {
+            let removed = f
+                .directory
+                .remove_administrator(&actor, &customer, &email)
+                .await?;
+            out.removed_administrator(&removed)
+        }
+        AdminCommand::List { customer } => {
+            out.administrators(&f.directory.administrators(&customer).await?)
+        }
+        AdminCommand::Permissions => out.permissions(CATALOGUE),
+    }
+}
+
+async fn client(f: Foundation, command: ClientCommand, out: &Output) -> Result<()> {
+    let actor = Actor::operator();
+    match command {
+        ClientCommand::Create {
+            customer,
+            admin,
+            name,
+        } => {
+            let created = f
+                .directory
+                .create_api_client(&actor, &customer, &admin, &name)
+                .await?;
+            out.created_client(&created)
+        }
+        ClientCommand::List { customer, admin } => {
+            let clients = f.directory.api_clients(&customer, admin.as_deref()).await?;
+            out.clients(&clients)
+        }
+        ClientCommand::Delete { customer, id } => {
+            if id.trim().is_empty() {
+                bail!("--id must not be empty");
+            }
+            let client = f.directory.delete_api_client(&actor, &customer, &id).await?;
+            out.deleted_client(&client)
+        }
+    }
+}

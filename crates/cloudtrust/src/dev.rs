@@ -1,0 +1,148 @@
+//! `serve --dev`: a demo customer, a Full administrator and an API client, printed the way
+//! Citrix Cloud's tutorials use them and saved to `cloudtrust-dev.env` for other shells.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use cloudtrust_server::domain::Directory;
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::permissions::Access;
+use cloudtrust_server::error::Error;
+
+/// The file the credentials are saved to, in the data dir.
+pub const ENV_FILE: &str = "cloudtrust-dev.env";
+/// The demo customer's id.
+pub const CUSTOMER_ID: &str = "demo";
+/// The demo administrator's email.
+pub const ADMIN_EMAIL: &str = "admin@demo.example";
+
+/// Credentials of the demo API client.
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub customer_id: String,
+}
+
+fn read_saved(path: &Path) -> Option<Credentials> {
+    let text = fs::read_to_string(path).ok()?;
+    let value = |name: &str| -> Option<String> {
+        text.lines().find_map(|line| {
+            let rest = line.trim().strip_prefix("export ")?.strip_prefix(name)?;
+            Some(rest.strip_prefix('=')?.trim_matches('"').to_owned())
+        })
+    };
+    Some(Credentials {
+        client_id: value("CLIENT_ID")?,
+        client_secret: value("CLIENT_SECRET")?,
+        customer_id: value("CUSTOMER_ID")?,
+    })
+}
+
+fn ignore_conflict<T>(result: Result<T, Error>) -> Result<(), Error> {
+    match result {
+        Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates what is missing and returns working credentials: those saved earlier when they
+/// still work, else a new API client's.
+pub async fn bootstrap(directory: &Directory, data_dir: &Path, base_url: &str) -> Result<Credentials> {
+    let path = data_dir.join(ENV_FILE);
+    if let Some(saved) = read_saved(&path)
+        && directory
+            .api_client_secret_matches(&saved.client_id, &saved.client_secret)
+            .await?
+    {
+        write_env_file(&path, &saved, base_url)?;
+        return Ok(saved);
+    }
+    let actor = Actor::system();
+    ignore_conflict(
+        directory
+            .create_customer(&actor, Some(CUSTOMER_ID), "Demo Customer", Region::Us)
+            .await,
+    )?;
+    ignore_conflict(
+        directory
+            .add_administrator(
+                &actor,
+                CUSTOMER_ID,
+                ADMIN_EMAIL,
+                Some("Demo Administrator"),
+                Access::Full,
+            )
+            .await,
+    )?;
+    let created = directory
+        .create_api_client(&actor, CUSTOMER_ID, ADMIN_EMAIL, "dev-client")
+        .await?;
+    let credentials = Credentials {
+        client_id: created.client.id,
+        client_secret: created.secret,
+        customer_id: created.client.customer_id,
+    };
+    write_env_file(&path, &credentials, base_url)?;
+    Ok(credentials)
+}
+
+fn token_url(base_url: &str) -> String {
+    format!("{base_url}/cctrustoauth2/root/tokens/clients")
+}
+
+fn exports(c: &Credentials) -> String {
+    format!(
+        "export CLIENT_ID=\"{}\"\nexport CLIENT_SECRET=\"{}\"\nexport CUSTOMER_ID=\"{}\"\n",
+        c.client_id, c.client_secret, c.customer_id
+    )
+}
+
+/// Writes the env file (mode 0600) through a temporary file, so a reader never sees half.
+fn write_env_file(path: &Path, c: &Credentials, base_url: &str) -> Result<()> {
+    let temporary = path.with_extension("env.tmp");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&temporary)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    write!(
+        file,
+        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n",
+        exports(c),
+        token_url(base_url)
+    )?;
+    file.sync_all()?;
+    fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Prints the credentials and the seed's curl command for this server.
+pub fn announce(c: &Credentials, base_url: &str, data_dir: &Path, database: &str) {
+    let env_file = data_dir.join(ENV_FILE);
+    println!();
+    println!("cloudtrust is running in development mode at {base_url}");
+    println!("Database: {database}");
+    println!();
+    println!("A demo customer, a Full administrator ({ADMIN_EMAIL}) and an API client are ready:");
+    println!();
+    print!("{}", exports(c));
+    println!();
+    println!(
+        "Get a bearer token as Citrix Cloud's tutorial does (in another shell, first run: source {}):",
+        env_file.display()
+    );
+    println!();
+    println!("token_url=\"{}\"", token_url(base_url));
+    println!(
+        "curl ${{token_url}} -d \"grant_type=client_credentials&client_id=${{CLIENT_ID}}&client_secret=${{CLIENT_SECRET}}\""
+    );
+    println!();
+}
