@@ -64,7 +64,13 @@ impl TokenSource {
     /// A token source for `client_id` at `base_url` (e.g. `https://api-us.cloud.com`);
     /// `customer_id` may be `root`.
     pub fn new(base_url: &str, customer_id: &str, client_id: &str, client_secret: &str) -> Self {
-        Self::with_client(reqwest::Client::new(), base_url, customer_id, client_id, client_secret)
+        Self::with_client(
+            reqwest::Client::new(),
+            base_url,
+            customer_id,
+            client_id,
+            client_secret,
+        )
     }
 
     /// Like [`TokenSource::new`] with a configured HTTP client.
@@ -137,13 +143,12 @@ impl TokenSource {
                 Err(_) => ClientError::BadResponse(format!("status {status}")),
             });
         }
-        let body: ClientCredentialsResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| ClientError::BadResponse(e.to_string()))?;
-        let seconds: u64 = body
-            .expires_in
-            .trim()
-            .parse()
-            .map_err(|_| ClientError::BadResponse(format!("expires_in `{}`", body.expires_in)))?;
+        let body: ClientCredentialsResponse =
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::BadResponse(e.to_string()))?;
+        let seconds: u64 =
+            body.expires_in.trim().parse().map_err(|_| {
+                ClientError::BadResponse(format!("expires_in `{}`", body.expires_in))
+            })?;
         Ok((body.access_token, Duration::from_secs(seconds)))
     }
 }

@@ -17,8 +17,8 @@ use crate::domain::Directory;
 use crate::domain::secrets::SecretHasher;
 use crate::domain::tokens::TokenPolicy;
 use crate::error::{Error, Result};
-use crate::keys::kek::{KekSource, KeyEncryptionKey};
 use crate::keys::KeyRing;
+use crate::keys::kek::{KekSource, KeyEncryptionKey};
 use crate::store::{self, Store};
 use crate::usage::UsageRecorder;
 use crate::{changes, http};
@@ -64,7 +64,8 @@ impl Foundation {
         let kek = open_kek(&config, &store).await?;
         let secrets = Arc::new(SecretHasher::new(&kek.derive(SECRET_HASH_LABEL)));
         let cache = Arc::new(AuthCache::new(store.clone()));
-        let directory = Directory::new(store.clone(), clock.clone(), secrets.clone(), cache.clone());
+        let directory =
+            Directory::new(store.clone(), clock.clone(), secrets.clone(), cache.clone());
         Ok(Foundation {
             config,
             store,
@@ -102,9 +103,12 @@ async fn open_kek(config: &Config, store: &Store) -> Result<KeyEncryptionKey> {
         Some(_) => {}
         None => {
             if kek.source == KekSource::Generated {
-                return Err(Error::internal("the generated key-encryption key was not saved"));
+                return Err(Error::internal(
+                    "the generated key-encryption key was not saved",
+                ));
             }
-            let in_effect = store::settings::set_once(&mut conn, KEK_FINGERPRINT, &kek.fingerprint()).await?;
+            let in_effect =
+                store::settings::set_once(&mut conn, KEK_FINGERPRINT, &kek.fingerprint()).await?;
             if in_effect != kek.fingerprint() {
                 return Err(mismatch(&in_effect));
             }
@@ -141,7 +145,12 @@ impl Shared {
     /// Re-reads the signing keys (after another node or the command line changed them).
     pub async fn reload_keys(&self) -> Result<()> {
         self.keys
-            .reload(&self.store, &self.kek, self.config.signing_algorithm, &*self.clock)
+            .reload(
+                &self.store,
+                &self.kek,
+                self.config.signing_algorithm,
+                &*self.clock,
+            )
             .await
     }
 }
@@ -217,9 +226,9 @@ pub struct RunningServer {
 impl RunningServer {
     /// Binds `config.listen` (port 0 picks a free port), builds the app and starts serving.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer> {
-        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
-            Error::internal(format!("cannot listen on {}: {e}", config.listen))
-        })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr()?;
         let base_url = match &config.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),

@@ -96,7 +96,9 @@ async fn poll(shared: Arc<Shared>, shutdown: &mut watch::Receiver<bool>) {
     loop {
         let result = match shared.store.conn().await {
             Ok(mut conn) => match last_seq {
-                None => store::changes::latest(&mut conn).await.map(|seq| (seq, Vec::new())),
+                None => store::changes::latest(&mut conn)
+                    .await
+                    .map(|seq| (seq, Vec::new())),
                 Some(seq) => store::changes::after(&mut conn, seq)
                     .await
                     .map(|rows| (rows.last().map_or(seq, |r| r.seq), rows)),

@@ -68,7 +68,10 @@ impl Config {
     /// Loads the configuration: defaults, then `file` (TOML) when given, then `CLOUDTRUST_*`
     /// environment variables, then `overrides` (typically command-line flags; `None` fields
     /// leave earlier values alone).
-    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, Box<figment::Error>> {
+    pub fn load(
+        file: Option<&Path>,
+        overrides: impl Serialize,
+    ) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));

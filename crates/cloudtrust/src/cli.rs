@@ -1,5 +1,6 @@
 //! Command-line definition and dispatch.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -238,6 +239,7 @@ fn init_tracing(default: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let json = std::env::var("CLOUDTRUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     if json {
@@ -254,7 +256,8 @@ async fn serve(config: Config, dev_mode: bool) -> Result<()> {
     let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
     tracing::info!(url = %server.base_url, "cloudtrust is listening");
     if dev_mode {
-        let credentials = dev::bootstrap(server.app.directory(), &data_dir, &server.base_url).await?;
+        let credentials =
+            dev::bootstrap(server.app.directory(), &data_dir, &server.base_url).await?;
         dev::announce(&credentials, &server.base_url, &data_dir, &database);
     }
     server.run_until(shutdown_signal()).await?;
@@ -360,7 +363,10 @@ async fn client(f: Foundation, command: ClientCommand, out: &Output) -> Result<(
             if id.trim().is_empty() {
                 bail!("--id must not be empty");
             }
-            let client = f.directory.delete_api_client(&actor, &customer, &id).await?;
+            let client = f
+                .directory
+                .delete_api_client(&actor, &customer, &id)
+                .await?;
             out.deleted_client(&client)
         }
     }

@@ -50,7 +50,11 @@ fn ignore_conflict<T>(result: Result<T, Error>) -> Result<(), Error> {
 
 /// Creates what is missing and returns working credentials: those saved earlier when they
 /// still work, else a new API client's.
-pub async fn bootstrap(directory: &Directory, data_dir: &Path, base_url: &str) -> Result<Credentials> {
+pub async fn bootstrap(
+    directory: &Directory,
+    data_dir: &Path,
+    base_url: &str,
+) -> Result<Credentials> {
     let path = data_dir.join(ENV_FILE);
     if let Some(saved) = read_saved(&path)
         && directory

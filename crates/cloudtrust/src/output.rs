@@ -173,13 +173,18 @@ impl Output {
         if self.json {
             return print_json(&clients);
         }
-        println!("{:<36}  {:<20}  {:<20}  NAME", "CLIENT ID", "CREATED", "LAST USED");
+        println!(
+            "{:<36}  {:<20}  {:<20}  NAME",
+            "CLIENT ID", "CREATED", "LAST USED"
+        );
         for c in clients {
             println!(
                 "{:<36}  {:<20}  {:<20}  {}",
                 c.id,
                 when(c.created_at),
-                c.last_used_at.map(when).unwrap_or_else(|| "never".to_owned()),
+                c.last_used_at
+                    .map(when)
+                    .unwrap_or_else(|| "never".to_owned()),
                 c.name
             );
         }

@@ -81,7 +81,14 @@ mod tests {
             normalize_email("  Ann@Example.COM ").expect("valid"),
             "ann@example.com"
         );
-        for bad in ["", "ann", "@example.com", "ann@", "a b@example.com", "a@b@c"] {
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad} accepted");
         }
     }

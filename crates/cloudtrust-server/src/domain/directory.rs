@@ -447,8 +447,12 @@ impl Directory {
             Some(email) => Some(Self::require_administrator(&mut conn, customer_id, email).await?),
             None => None,
         };
-        store::api_clients::list(&mut conn, customer_id, owner.as_ref().map(|o| o.id.as_str()))
-            .await
+        store::api_clients::list(
+            &mut conn,
+            customer_id,
+            owner.as_ref().map(|o| o.id.as_str()),
+        )
+        .await
     }
 
     /// Deletes an API client; its tokens stop working at once.

@@ -65,7 +65,10 @@ fn customer_header(headers: &HeaderMap) -> Option<&str> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiErrorResponse;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(ApiErrorResponse::authentication("missing"));
         };
@@ -74,13 +77,15 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(parse_authorization)
             .ok_or_else(|| ApiErrorResponse::authentication("invalid"))?;
-        let caller = authenticate(state, token).await.map_err(|rejection| match rejection {
-            Rejected::Token(reason) => {
-                tracing::info!(%reason, "bearer token refused");
-                ApiErrorResponse::authentication("invalid")
-            }
-            Rejected::Internal(e) => e.into(),
-        })?;
+        let caller = authenticate(state, token)
+            .await
+            .map_err(|rejection| match rejection {
+                Rejected::Token(reason) => {
+                    tracing::info!(%reason, "bearer token refused");
+                    ApiErrorResponse::authentication("invalid")
+                }
+                Rejected::Internal(e) => e.into(),
+            })?;
         if let Some(customer) = customer_header(&parts.headers)
             && !customer.eq_ignore_ascii_case(&caller.claims.customer)
         {
@@ -148,7 +153,14 @@ mod tests {
         ] {
             assert_eq!(parse_authorization(value), Some("abc.def.ghi"), "{value}");
         }
-        for value in ["", "CwsAuth", "CwsAuth Bearer=", "Basic YTpi", "CwsAuth Token=abc", "Bearer"] {
+        for value in [
+            "",
+            "CwsAuth",
+            "CwsAuth Bearer=",
+            "Basic YTpi",
+            "CwsAuth Token=abc",
+            "Bearer",
+        ] {
             assert_eq!(parse_authorization(value), None, "{value}");
         }
     }

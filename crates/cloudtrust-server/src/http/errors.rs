@@ -133,7 +133,12 @@ fn parameters(pairs: &[(&str, &str)]) -> Vec<ApiErrorParameter> {
 
 impl ApiErrorResponse {
     /// An error with the given status, name, detail and parameters.
-    pub fn new(status: StatusCode, name: &str, detail: impl Into<String>, params: &[(&str, &str)]) -> Self {
+    pub fn new(
+        status: StatusCode,
+        name: &str,
+        detail: impl Into<String>,
+        params: &[(&str, &str)],
+    ) -> Self {
         ApiErrorResponse {
             status,
             body: ApiError {

@@ -34,7 +34,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{customer}/tokens/clients", post(trust::trust_token))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
-        .route("/.well-known/oauth-authorization-server", get(oidc::discovery))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oidc::discovery),
+        )
         .route("/.well-known/jwks.json", get(oidc::jwks))
         .route("/cvadapis/me", get(me::me))
         .route("/cvad/manage/me", get(me::me))

@@ -84,7 +84,10 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// The handler.
@@ -107,8 +110,7 @@ pub async fn client_credentials(
         Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
     }
     let basic = basic_credentials(&headers)?;
-    let (client_id, client_secret, used_basic) = match (basic, form.client_id, form.client_secret)
-    {
+    let (client_id, client_secret, used_basic) = match (basic, form.client_id, form.client_secret) {
         (Some((id, secret)), None, None) => (id, secret, true),
         (Some((id, secret)), form_id, form_secret) => {
             if form_id.is_some_and(|f| f != id) || form_secret.is_some_and(|f| f != secret) {

@@ -30,14 +30,17 @@ fn acceptable(value: &HeaderValue) -> Option<&str> {
     let s = value.to_str().ok()?;
     let ok = !s.is_empty()
         && s.len() <= MAX_ID_LEN
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
     ok.then_some(s)
 }
 
 /// The middleware.
-pub async fn transaction(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn transaction(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)

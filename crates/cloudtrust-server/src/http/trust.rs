@@ -29,7 +29,9 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
         .as_object()
         .ok_or_else(|| OAuthError::invalid_request("the request body must be a JSON object"))?;
     let field = |wanted: &str| -> Result<String, OAuthError> {
-        let mut found = object.iter().filter(|(k, _)| k.eq_ignore_ascii_case(wanted));
+        let mut found = object
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(wanted));
         match (found.next(), found.next()) {
             (Some((_, serde_json::Value::String(s))), None) => Ok(s.clone()),
             (Some(_), None) => Err(OAuthError::invalid_request(format!(

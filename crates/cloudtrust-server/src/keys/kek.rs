@@ -73,9 +73,8 @@ impl KeyEncryptionKey {
         }
         let path = data_dir.join(KEK_FILE);
         match fs::read_to_string(&path) {
-            Ok(text) => Self::from_base64(&text, KekSource::File).map_err(|e| {
-                Error::internal(format!("{}: {e}", path.display()))
-            }),
+            Ok(text) => Self::from_base64(&text, KekSource::File)
+                .map_err(|e| Error::internal(format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Self::from_raw(random_bytes::<32>(), KekSource::Generated)
             }
@@ -143,8 +142,8 @@ impl KeyEncryptionKey {
             return Err(Error::internal("sealed key is too short"));
         }
         let (nonce, rest) = bytes.split_at(12);
-        let nonce = Nonce::try_assume_unique_for_key(nonce)
-            .map_err(|_| Error::internal("bad nonce"))?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::internal("bad nonce"))?;
         let mut buffer = rest.to_vec();
         let plain = self
             .aead
@@ -164,7 +163,10 @@ mod tests {
     fn sealing_round_trips_and_binds_the_aad() {
         let kek = KeyEncryptionKey::from_raw([7u8; 32], KekSource::Config).expect("kek");
         let sealed = kek.encrypt(b"private key", b"kid-1").expect("seal");
-        assert_eq!(kek.decrypt(&sealed, b"kid-1").expect("open"), b"private key");
+        assert_eq!(
+            kek.decrypt(&sealed, b"kid-1").expect("open"),
+            b"private key"
+        );
         assert!(kek.decrypt(&sealed, b"kid-2").is_err());
         let other = KeyEncryptionKey::from_raw([8u8; 32], KekSource::Config).expect("kek");
         assert!(other.decrypt(&sealed, b"kid-1").is_err());

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use super::SigningAlgorithm;
 use super::kek::KeyEncryptionKey;
 use super::signing::SigningKey;
-use super::SigningAlgorithm;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{SigningKeyRow, Store};

@@ -98,8 +98,8 @@ impl SigningKey {
                 (Pair::Ec(pair), jwk)
             }
             SigningAlgorithm::EdDsa => {
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8)
-                    .map_err(|_| key_error("bad Ed25519 key"))?;
+                let pair =
+                    Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| key_error("bad Ed25519 key"))?;
                 let jwk = json!({
                     "crv": "Ed25519",
                     "kty": "OKP",
@@ -108,8 +108,7 @@ impl SigningKey {
                 (Pair::Ed(pair), jwk)
             }
             SigningAlgorithm::Rs256 => {
-                let pair =
-                    RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| key_error("bad RSA key"))?;
+                let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| key_error("bad RSA key"))?;
                 let public = pair.public_key();
                 let jwk = json!({
                     "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
@@ -189,7 +188,10 @@ mod tests {
             let reloaded = SigningKey::from_pkcs8(algorithm, &pkcs8).expect("reload");
             assert_eq!(key.kid, reloaded.kid);
             let token = reloaded
-                .sign_jwt(TokenKind::Access, &json!({"sub": "x", "exp": 4_000_000_000u64}))
+                .sign_jwt(
+                    TokenKind::Access,
+                    &json!({"sub": "x", "exp": 4_000_000_000u64}),
+                )
                 .expect("sign");
             let jwk: jsonwebtoken::jwk::Jwk =
                 serde_json::from_value(key.public_jwk.clone()).expect("jwk");

@@ -27,7 +27,6 @@ struct PermissionRow {
     permission: String,
 }
 
-
 fn assemble(row: AdministratorRow, permissions: BTreeSet<String>) -> Result<Administrator> {
     let access = match AccessType::parse(&row.access_type)? {
         AccessType::Full => Access::Full,

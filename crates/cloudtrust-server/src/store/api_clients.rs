@@ -38,7 +38,6 @@ impl From<ApiClientRow> for ApiClient {
     }
 }
 
-
 /// Inserts a client with the hash of its secret.
 pub async fn insert(conn: &mut Conn, client: &ApiClient, secret_hash: &str) -> Result<()> {
     sqlx::query(

@@ -28,7 +28,6 @@ impl TryFrom<CustomerRow> for Customer {
     }
 }
 
-
 /// Inserts a customer.
 pub async fn insert(conn: &mut Conn, customer: &Customer) -> Result<()> {
     sqlx::query(

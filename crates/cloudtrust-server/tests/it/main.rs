@@ -1,0 +1,14 @@
+//! Integration tests of cloudtrust-server: real HTTP on loopback, against a temporary SQLite
+//! file and a fresh PostgreSQL database (`CLOUDTRUST_TEST_POSTGRES`).
+
+mod support;
+
+mod bearer;
+mod discovery;
+mod logging;
+mod nodes;
+mod ops;
+mod rules;
+mod sdk;
+mod token_endpoint;
+mod trust;

@@ -1,0 +1,162 @@
+//! The administration model's rules (seed 000: API clients follow their owner).
+
+use cloudtrust_server::domain::audit::{Actor, event_types};
+use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, NOTIFICATIONS};
+use cloudtrust_server::error::Error;
+use cloudtrust_server::store;
+
+use crate::support::db_test;
+
+async fn audit_log(env: &crate::support::Env, customer: &str) -> Vec<(String, String)> {
+    let store = &env.app().shared().store;
+    store::audit::event_types(&mut store.conn().await.expect("conn"), customer)
+        .await
+        .expect("audit events")
+}
+
+db_test! {
+    async fn clients_are_listed_only_for_their_owner(env) {
+        let seed = env.seed().await;
+        let operator = Actor::operator();
+        let directory = env.directory();
+        directory
+            .add_administrator(&operator, "acme", "b@acme.example", None, Access::custom([API_CLIENTS]).expect("known"))
+            .await
+            .expect("admin b");
+        let theirs = directory
+            .create_api_client(&operator, "acme", "b@acme.example", "b's client")
+            .await
+            .expect("client");
+        let owner_view = directory.api_clients("acme", Some(&seed.admin)).await.expect("list");
+        assert_eq!(owner_view.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [seed.client_id.as_str()]);
+        let b_view = directory.api_clients("acme", Some("B@acme.example")).await.expect("list");
+        assert_eq!(b_view.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [theirs.client.id.as_str()]);
+        assert_eq!(directory.api_clients("acme", None).await.expect("operator view").len(), 2);
+    }
+}
+
+db_test! {
+    async fn only_administrators_holding_api_clients_can_own_clients(env) {
+        env.seed().await;
+        let operator = Actor::operator();
+        let directory = env.directory();
+        directory
+            .add_administrator(&operator, "acme", "notify@acme.example", None, Access::custom([NOTIFICATIONS]).expect("known"))
+            .await
+            .expect("admin");
+        let refused = directory
+            .create_api_client(&operator, "acme", "notify@acme.example", "nope")
+            .await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        assert!(directory.api_clients("acme", Some("notify@acme.example")).await.expect("list").is_empty());
+    }
+}
+
+db_test! {
+    async fn removing_the_owner_removes_its_clients_and_their_tokens(env) {
+        let seed = env.seed().await;
+        let operator = Actor::operator();
+        let directory = env.directory();
+        directory
+            .add_administrator(&operator, "acme", "keeper@acme.example", None, Access::Full)
+            .await
+            .expect("second full admin");
+        let token = format!("CwsAuth Bearer={}", env.token(&seed.client_id, &seed.secret).await);
+        let removed = directory
+            .remove_administrator(&operator, "acme", &seed.admin)
+            .await
+            .expect("remove");
+        assert_eq!(removed.removed_clients, std::slice::from_ref(&seed.client_id));
+        assert!(directory.api_clients("acme", None).await.expect("list").is_empty());
+        assert_eq!(env.me(&token).await.status(), 401, "tokens of removed clients stop working");
+        let response = env.request_token("root", &seed.client_id, &seed.secret).await;
+        assert_eq!(response.status(), 400, "a removed client gets no token");
+        let events = audit_log(&env, "acme").await;
+        assert!(events.contains(&(event_types::ADMINISTRATOR_DELETE.to_owned(), removed.administrator.id.clone())));
+        assert!(events.contains(&(event_types::SECURECLIENT_DELETE.to_owned(), seed.client_id.clone())));
+    }
+}
+
+db_test! {
+    async fn a_deleted_clients_tokens_stop_working_at_once(env) {
+        let seed = env.seed().await;
+        let token = format!("CwsAuth Bearer={}", env.token(&seed.client_id, &seed.secret).await);
+        env.directory()
+            .delete_api_client(&Actor::operator(), "acme", &seed.client_id)
+            .await
+            .expect("delete");
+        assert_eq!(env.me(&token).await.status(), 401);
+        let response = env.request_token("root", &seed.client_id, &seed.secret).await;
+        assert_eq!(response.status(), 400);
+        let missing = env.directory().delete_api_client(&Actor::operator(), "acme", &seed.client_id).await;
+        assert!(matches!(missing, Err(Error::NotFound { .. })), "{missing:?}");
+    }
+}
+
+db_test! {
+    async fn the_last_full_administrator_stays(env) {
+        let seed = env.seed().await;
+        let operator = Actor::operator();
+        let directory = env.directory();
+        let reduce = directory
+            .set_access(&operator, "acme", &seed.admin, Access::custom([API_CLIENTS]).expect("known"))
+            .await;
+        assert!(matches!(reduce, Err(Error::Forbidden(_))), "{reduce:?}");
+        let remove = directory.remove_administrator(&operator, "acme", &seed.admin).await;
+        assert!(matches!(remove, Err(Error::Forbidden(_))), "{remove:?}");
+        // Nothing half-done: the owner and its client are untouched.
+        let admin = directory.administrator("acme", &seed.admin).await.expect("still there");
+        assert_eq!(admin.access, Access::Full);
+        assert_eq!(directory.api_clients("acme", None).await.expect("list").len(), 1);
+    }
+}
+
+db_test! {
+    async fn bad_input_is_refused_and_nothing_is_written(env) {
+        env.seed().await;
+        let operator = Actor::operator();
+        let directory = env.directory();
+        for id in ["root", "Acme", "a", "with-dash", "cctrustoauth2"] {
+            let refused = directory.create_customer(&operator, Some(id), "X", Region::Eu).await;
+            assert!(matches!(refused, Err(Error::Invalid { .. })), "{id}: {refused:?}");
+        }
+        let duplicate = directory.create_customer(&operator, Some("acme"), "Again", Region::Us).await;
+        assert!(matches!(duplicate, Err(Error::Conflict(_))), "{duplicate:?}");
+        let generated = directory.create_customer(&operator, None, "Generated", Region::Jp).await.expect("generated id");
+        assert_eq!(generated.id.len(), 12);
+        assert_eq!(directory.customers().await.expect("list").len(), 2);
+
+        let bad_email = directory.add_administrator(&operator, "acme", "not-an-email", None, Access::Full).await;
+        assert!(matches!(bad_email, Err(Error::Invalid { .. })));
+        let dup_admin = directory.add_administrator(&operator, "acme", "OWNER@acme.example", None, Access::Full).await;
+        assert!(matches!(dup_admin, Err(Error::Conflict(_))), "{dup_admin:?}");
+        let no_customer = directory.add_administrator(&operator, "nobody", "x@y.example", None, Access::Full).await;
+        assert!(matches!(no_customer, Err(Error::NotFound { .. })));
+        assert_eq!(directory.administrators("acme").await.expect("list").len(), 1);
+
+        let unknown_owner = directory.create_api_client(&operator, "acme", "ghost@acme.example", "x").await;
+        assert!(matches!(unknown_owner, Err(Error::NotFound { .. })));
+        let empty_name = directory.create_api_client(&operator, "acme", "owner@acme.example", "  ").await;
+        assert!(matches!(empty_name, Err(Error::Invalid { .. })));
+        assert_eq!(directory.api_clients("acme", None).await.expect("list").len(), 1);
+    }
+}
+
+db_test! {
+    async fn every_change_is_audited_and_token_use_is_recorded_in_batches(env) {
+        let seed = env.seed().await;
+        env.token(&seed.client_id, &seed.secret).await;
+        env.token(&seed.client_id, &seed.secret).await;
+        let found = crate::support::eventually(std::time::Duration::from_secs(5), || async {
+            audit_log(&env, "acme").await.iter().any(|(t, _)| t == event_types::SECURECLIENT_TOKEN)
+        }).await;
+        assert!(found, "token usage reaches the audit log");
+        let events: Vec<String> = audit_log(&env, "acme").await.into_iter().map(|(t, _)| t).collect();
+        for expected in [event_types::CUSTOMER_CREATE, event_types::ADMINISTRATOR_CREATE, event_types::SECURECLIENT_CREATE] {
+            assert!(events.iter().any(|e| e == expected), "{expected} in {events:?}");
+        }
+        let clients = env.directory().api_clients("acme", None).await.expect("list");
+        assert!(clients[0].last_used_at.is_some(), "last use is recorded");
+    }
+}

@@ -1,0 +1,77 @@
+//! `cloudtrust serve --dev`: the newcomer's first command.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::{Server, cloudtrust, token_status};
+
+fn env_value(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("export {name}=\"")))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_mode_prints_working_credentials_and_reuses_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(cloudtrust(dir.path()), true).await;
+    let printed = server.stdout.join("\n");
+    let client_id = env_value(&printed, "CLIENT_ID");
+    let secret = env_value(&printed, "CLIENT_SECRET");
+    assert_eq!(env_value(&printed, "CUSTOMER_ID"), "demo");
+    assert!(printed.contains(&format!(
+        "token_url=\"{}/cctrustoauth2/root/tokens/clients\"",
+        server.base_url
+    )));
+    assert!(printed.contains(
+        "curl ${token_url} -d \"grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}\""
+    ));
+
+    let env_file = dir.path().join("cloudtrust-dev.env");
+    let mode = std::fs::metadata(&env_file)
+        .expect("env file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the env file is private");
+    let saved = std::fs::read_to_string(&env_file).expect("read");
+    assert_eq!(env_value(&saved, "CLIENT_ID"), client_id);
+    assert_eq!(env_value(&saved, "CLIENT_SECRET"), secret);
+
+    // `source cloudtrust-dev.env` then the seed's curl line, in a real shell.
+    let shell = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && curl -s ${{token_url}} -d \"grant_type=client_credentials&client_id=${{CLIENT_ID}}&client_secret=${{CLIENT_SECRET}}\"",
+            env_file.display()
+        ))
+        .output()
+        .expect("bash");
+    let body: serde_json::Value = serde_json::from_slice(&shell.stdout).expect("curl got JSON");
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], "3600");
+    assert!(server.stop().success(), "SIGTERM stops the server cleanly");
+
+    // A second start duplicates nothing and prints the same credentials.
+    let again = Server::start(cloudtrust(dir.path()), true).await;
+    let printed = again.stdout.join("\n");
+    assert_eq!(env_value(&printed, "CLIENT_ID"), client_id);
+    assert_eq!(env_value(&printed, "CLIENT_SECRET"), secret);
+    assert_eq!(
+        token_status(&again.base_url, "root", &client_id, &secret).await,
+        200
+    );
+    let list = cloudtrust(dir.path())
+        .args(["client", "list", "--customer", "demo", "--json"])
+        .output()
+        .expect("client list");
+    let clients: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(clients.as_array().expect("array").len(), 1);
+    let customers = cloudtrust(dir.path())
+        .args(["customer", "list", "--json"])
+        .output()
+        .expect("customer list");
+    let customers: serde_json::Value = serde_json::from_slice(&customers.stdout).expect("json");
+    assert_eq!(customers.as_array().expect("array").len(), 1);
+    assert!(again.stop().success());
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the `cloudtrust` binary: real processes, a real SQLite file and a fresh
+//! PostgreSQL database (`CLOUDTRUST_TEST_POSTGRES`).
+
+mod support;
+
+mod cli;
+mod dev;
+mod processes;

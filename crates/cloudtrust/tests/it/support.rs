@@ -1,0 +1,268 @@
+//! Running the `cloudtrust` binary against a fresh database.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor};
+
+pub const PG_ENV: &str = "CLOUDTRUST_TEST_POSTGRES";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$body` against each backend, as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! db_test {
+    (async fn $name:ident($db:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: $crate::support::TestDb) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(db) = $crate::support::TestDb::create($crate::support::Backend::Sqlite).await {
+                    run(db).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::support::TestDb::create($crate::support::Backend::Postgres).await {
+                    run(db).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use db_test;
+
+/// A fresh database and data dir.
+pub struct TestDb {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}/cli.db?mode=rwc", data_dir.path().display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(PG_ENV) else {
+                    assert!(
+                        std::env::var("CI").as_deref() != Ok("true"),
+                        "{PG_ENV} must be set under CI=true: the PostgreSQL half may not be skipped"
+                    );
+                    eprintln!("skipped: set {PG_ENV} to run this test against PostgreSQL");
+                    return None;
+                };
+                let name = format!("cloudtrust_cli_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect");
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create database");
+                let _ = conn.close().await;
+                let mut url = reqwest::Url::parse(&admin_url).expect("url");
+                url.set_path(&name);
+                (url.to_string(), Some((admin_url, name)))
+            }
+        };
+        Some(TestDb {
+            url,
+            data_dir,
+            postgres,
+        })
+    }
+
+    /// Runs `cloudtrust --data-dir … --database-url … <args>`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        cloudtrust(self.data_dir.path())
+            .args(["--database-url", &self.url])
+            .args(args)
+            .output()
+            .expect("run cloudtrust")
+    }
+
+    /// Runs a command that must succeed with `--json`, returning its JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "cloudtrust {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Runtime::new() else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = conn
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The binary with a data dir and a clean environment.
+pub fn cloudtrust(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cloudtrust"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("CLOUDTRUST_DATABASE_URL")
+        .env_remove("CLOUDTRUST_KEY_ENCRYPTION_KEY")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// A `cloudtrust serve` process, stopped with SIGTERM when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base_url: String,
+    pub stdout: Vec<String>,
+}
+
+impl Server {
+    /// Starts `serve` with extra arguments on a free port and waits until it answers; reads
+    /// stdout up to the dev-mode curl line when `dev` is set.
+    pub async fn start(mut command: Command, dev: bool) -> Server {
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if dev {
+            command.arg("--dev");
+        }
+        let mut child = command.spawn().expect("spawn serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
+        // The listening URL is logged on stderr.
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("url=http://") {
+                    let url = line[at + 4..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = url_tx.send(url);
+                }
+            }
+        });
+        let base_url = url_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs its URL");
+        let mut lines = Vec::new();
+        if dev {
+            let (line_tx, line_rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if line_tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                let line = line_rx
+                    .recv_timeout(Duration::from_secs(30))
+                    .expect("dev output");
+                let done = line.starts_with("curl ");
+                lines.push(line);
+                if done {
+                    break;
+                }
+            }
+        }
+        Server {
+            child,
+            base_url,
+            stdout: lines,
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        terminate(&self.child);
+        let status = self.child.wait().expect("wait");
+        std::mem::forget(self);
+        status
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+/// Posts the client-credentials form.
+pub async fn token_status(base: &str, customer: &str, id: &str, secret: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/cctrustoauth2/{customer}/tokens/clients"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Waits, bounded, for `check` to hold.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
