@@ -42,12 +42,16 @@ impl std::fmt::Debug for Directory {
     }
 }
 
-/// What one audit record says about its target.
-struct Target<'a> {
+/// One change to the directory, as the change log and the audit log record it.
+struct Event<'a> {
+    change: ChangeKind,
+    event_type: &'static str,
     customer_id: &'a str,
-    kind: &'static str,
-    id: &'a str,
-    display_name: &'a str,
+    target_id: &'a str,
+    target_name: &'a str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    message: String,
 }
 
 impl Directory {
@@ -66,35 +70,31 @@ impl Directory {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn audit(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        event_type: &str,
-        target: Target<'_>,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-        message: String,
-    ) -> Result<()> {
-        let event = AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
-            at: self.clock.now(),
-            customer_id: Some(target.customer_id.to_owned()),
-            event_type: event_type.to_owned(),
-            actor: actor.clone(),
-            target_type: Some(target.kind.to_owned()),
-            target_id: Some(target.id.to_owned()),
-            target_display_name: Some(target.display_name.to_owned()),
-            before_changes: before,
-            after_changes: after,
-            message,
+    /// Records a change in the change log (so other nodes drop what they cached) and in the
+    /// audit log, inside the transaction that makes it.
+    async fn record(&self, tx: &mut Tx, actor: &Actor, event: Event<'_>) -> Result<()> {
+        let now = self.clock.now();
+        store::changes::record(tx, event.change.as_str(), event.target_id, now).await?;
+        let target_type = match event.change {
+            ChangeKind::Client => "secureclient",
+            ChangeKind::Administrator => "administrator",
+            ChangeKind::Customer => "customer",
+            ChangeKind::Keys => "keys",
         };
-        store::audit::insert(tx, &event).await
-    }
-
-    async fn changed(&self, conn: &mut Conn, kind: ChangeKind, key: &str) -> Result<()> {
-        store::changes::record(conn, kind.as_str(), key, self.clock.now()).await
+        let record = AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: now,
+            customer_id: Some(event.customer_id.to_owned()),
+            event_type: event.event_type.to_owned(),
+            actor: actor.clone(),
+            target_type: Some(target_type.to_owned()),
+            target_id: Some(event.target_id.to_owned()),
+            target_display_name: Some(event.target_name.to_owned()),
+            before_changes: event.before,
+            after_changes: event.after,
+            message: event.message,
+        };
+        store::audit::insert(tx, &record).await
     }
 
     // ---- customers -------------------------------------------------------------------------
@@ -131,21 +131,19 @@ impl Directory {
                     e
                 }
             })?;
-        self.changed(&mut tx, ChangeKind::Customer, &customer.id)
-            .await?;
-        self.audit(
+        self.record(
             &mut tx,
             actor,
-            event_types::CUSTOMER_CREATE,
-            Target {
+            Event {
+                change: ChangeKind::Customer,
+                event_type: event_types::CUSTOMER_CREATE,
                 customer_id: &customer.id,
-                kind: "customer",
-                id: &customer.id,
-                display_name: &customer.name,
+                target_id: &customer.id,
+                target_name: &customer.name,
+                before: None,
+                after: Some(json!(customer)),
+                message: format!("Customer {} created", customer.id),
             },
-            None,
-            Some(json!(customer)),
-            format!("Customer {} created", customer.id),
         )
         .await?;
         tx.commit().await?;
@@ -223,21 +221,19 @@ impl Directory {
                     e
                 }
             })?;
-        self.changed(&mut tx, ChangeKind::Administrator, &admin.id)
-            .await?;
-        self.audit(
+        self.record(
             &mut tx,
             actor,
-            event_types::ADMINISTRATOR_CREATE,
-            Target {
+            Event {
+                change: ChangeKind::Administrator,
+                event_type: event_types::ADMINISTRATOR_CREATE,
                 customer_id,
-                kind: "administrator",
-                id: &admin.id,
-                display_name: &admin.email,
+                target_id: &admin.id,
+                target_name: &admin.email,
+                before: None,
+                after: Some(json!(admin)),
+                message: format!("Administrator {} added", admin.email),
             },
-            None,
-            Some(json!(admin)),
-            format!("Administrator {} added", admin.email),
         )
         .await?;
         tx.commit().await?;
@@ -273,21 +269,19 @@ impl Directory {
         after.access = access;
         after.updated_at = self.clock.now();
         store::administrators::update_access(&mut tx, &after).await?;
-        self.changed(&mut tx, ChangeKind::Administrator, &after.id)
-            .await?;
-        self.audit(
+        self.record(
             &mut tx,
             actor,
-            event_types::ADMINISTRATOR_UPDATE,
-            Target {
+            Event {
+                change: ChangeKind::Administrator,
+                event_type: event_types::ADMINISTRATOR_UPDATE,
                 customer_id,
-                kind: "administrator",
-                id: &after.id,
-                display_name: &after.email,
+                target_id: &after.id,
+                target_name: &after.email,
+                before: Some(json!(before)),
+                after: Some(json!(after)),
+                message: format!("Access of administrator {} changed", after.email),
             },
-            Some(json!(before)),
-            Some(json!(after)),
-            format!("Access of administrator {} changed", after.email),
         )
         .await?;
         tx.commit().await?;
@@ -316,43 +310,39 @@ impl Directory {
         let clients = store::api_clients::list(&mut tx, customer_id, Some(&admin.id)).await?;
         for client in &clients {
             store::api_clients::delete(&mut tx, &client.id).await?;
-            self.changed(&mut tx, ChangeKind::Client, &client.id)
-                .await?;
-            self.audit(
+            self.record(
                 &mut tx,
                 actor,
-                event_types::SECURECLIENT_DELETE,
-                Target {
+                Event {
+                    change: ChangeKind::Client,
+                    event_type: event_types::SECURECLIENT_DELETE,
                     customer_id,
-                    kind: "secureclient",
-                    id: &client.id,
-                    display_name: &client.name,
+                    target_id: &client.id,
+                    target_name: &client.name,
+                    before: Some(json!(client)),
+                    after: None,
+                    message: format!(
+                        "API client {} deleted with its owner {}",
+                        client.name, admin.email
+                    ),
                 },
-                Some(json!(client)),
-                None,
-                format!(
-                    "API client {} deleted with its owner {}",
-                    client.name, admin.email
-                ),
             )
             .await?;
         }
         store::administrators::delete(&mut tx, &admin.id).await?;
-        self.changed(&mut tx, ChangeKind::Administrator, &admin.id)
-            .await?;
-        self.audit(
+        self.record(
             &mut tx,
             actor,
-            event_types::ADMINISTRATOR_DELETE,
-            Target {
+            Event {
+                change: ChangeKind::Administrator,
+                event_type: event_types::ADMINISTRATOR_DELETE,
                 customer_id,
-                kind: "administrator",
-                id: &admin.id,
-                display_name: &admin.email,
+                target_id: &admin.id,
+                target_name: &admin.email,
+                before: Some(json!(admin)),
+                after: None,
+                message: format!("Administrator {} removed", admin.email),
             },
-            Some(json!(admin)),
-            None,
-            format!("Administrator {} removed", admin.email),
         )
         .await?;
         tx.commit().await?;
@@ -412,21 +402,19 @@ impl Directory {
             last_used_at: None,
         };
         store::api_clients::insert(&mut tx, &client, &self.secrets.hash(&secret)).await?;
-        self.changed(&mut tx, ChangeKind::Client, &client.id)
-            .await?;
-        self.audit(
+        self.record(
             &mut tx,
             actor,
-            event_types::SECURECLIENT_CREATE,
-            Target {
+            Event {
+                change: ChangeKind::Client,
+                event_type: event_types::SECURECLIENT_CREATE,
                 customer_id,
-                kind: "secureclient",
-                id: &client.id,
-                display_name: &client.name,
+                target_id: &client.id,
+                target_name: &client.name,
+                before: None,
+                after: Some(json!(client)),
+                message: format!("API client {} created for {}", client.name, owner.email),
             },
-            None,
-            Some(json!(client)),
-            format!("API client {} created for {}", client.name, owner.email),
         )
         .await?;
         tx.commit().await?;
@@ -469,20 +457,19 @@ impl Directory {
             .ok_or_else(|| Error::not_found("API client", client_id))?
             .into();
         store::api_clients::delete(&mut tx, client_id).await?;
-        self.changed(&mut tx, ChangeKind::Client, client_id).await?;
-        self.audit(
+        self.record(
             &mut tx,
             actor,
-            event_types::SECURECLIENT_DELETE,
-            Target {
+            Event {
+                change: ChangeKind::Client,
+                event_type: event_types::SECURECLIENT_DELETE,
                 customer_id,
-                kind: "secureclient",
-                id: client_id,
-                display_name: &client.name,
+                target_id: client_id,
+                target_name: &client.name,
+                before: Some(json!(client)),
+                after: None,
+                message: format!("API client {} deleted", client.name),
             },
-            Some(json!(client)),
-            None,
-            format!("API client {} deleted", client.name),
         )
         .await?;
         tx.commit().await?;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, header};
 use axum::middleware;
 use axum::routing::{get, post};
 
@@ -51,4 +52,13 @@ pub fn router(state: AppState) -> Router {
             transaction::transaction,
         ))
         .with_state(state)
+}
+
+/// The media type of the request body, lowercased and without parameters such as `charset`.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
 }

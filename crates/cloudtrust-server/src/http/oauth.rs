@@ -10,9 +10,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cloudtrust_proto::ClientCredentialsResponse;
 
-use super::AppState;
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
+use super::{AppState, media_type};
 
 /// The only grant type of this endpoint.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -80,14 +80,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 
 /// Whether the content type is `application/x-www-form-urlencoded` (parameters allowed).
 fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+    media_type(headers).is_some_and(|m| m == "application/x-www-form-urlencoded")
 }
 
 /// The handler.

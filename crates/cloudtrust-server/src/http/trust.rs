@@ -8,17 +8,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
 
-use super::AppState;
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
+use super::{AppState, media_type};
 
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
+    media_type(headers).is_some_and(|m| m == "application/json" || m.ends_with("+json"))
 }
 
 /// Reads `ClientId` and `ClientSecret`, in any letter case.

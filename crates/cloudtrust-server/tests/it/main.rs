@@ -1,6 +1,9 @@
 //! Integration tests of cloudtrust-server: real HTTP on loopback, against a temporary SQLite
 //! file and a fresh PostgreSQL database (`CLOUDTRUST_TEST_POSTGRES`).
 
+#[path = "../common/testdb.rs"]
+mod testdb;
+
 mod support;
 
 mod bearer;

@@ -10,16 +10,8 @@ use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::{Clock, Config, RunningServer, SystemClock};
-use sqlx::{Connection, Executor};
 
-/// Names the PostgreSQL server the suite may create databases on.
-pub const PG_ENV: &str = "CLOUDTRUST_TEST_POSTGRES";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use crate::testdb::{Backend, TestDb, eventually};
 
 /// Runs `$body` against each backend, as `<name>::sqlite` and `<name>::postgres`.
 macro_rules! db_test {
@@ -99,53 +91,7 @@ fn install_log_capture() {
     });
 }
 
-/// A fresh database: a temp SQLite file, or a new PostgreSQL database dropped afterwards.
-pub struct TestDb {
-    pub url: String,
-    pub data_dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
 impl TestDb {
-    pub async fn create(backend: Backend) -> Option<TestDb> {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        match backend {
-            Backend::Sqlite => Some(TestDb {
-                url: format!(
-                    "sqlite://{}/cloudtrust.db?mode=rwc",
-                    data_dir.path().display()
-                ),
-                data_dir,
-                postgres: None,
-            }),
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var(PG_ENV) else {
-                    assert!(
-                        std::env::var("CI").as_deref() != Ok("true"),
-                        "{PG_ENV} must be set under CI=true: the PostgreSQL half may not be skipped"
-                    );
-                    eprintln!("skipped: set {PG_ENV} to run this test against PostgreSQL");
-                    return None;
-                };
-                let name = format!("cloudtrust_it_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to CLOUDTRUST_TEST_POSTGRES");
-                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let mut url = reqwest::Url::parse(&admin_url).expect("postgres url");
-                url.set_path(&name);
-                Some(TestDb {
-                    url: url.to_string(),
-                    data_dir,
-                    postgres: Some((admin_url, name)),
-                })
-            }
-        }
-    }
-
     /// A configuration for a node over this database.
     pub fn config(&self) -> Config {
         Config {
@@ -155,28 +101,6 @@ impl TestDb {
             change_poll_millis: 50,
             usage_flush_millis: 100,
             ..Config::default()
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.postgres.take() {
-            let _ = std::thread::spawn(move || {
-                let Ok(runtime) = tokio::runtime::Runtime::new() else {
-                    return;
-                };
-                runtime.block_on(async move {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = conn
-                            .execute(sqlx::AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            )))
-                            .await;
-                    }
-                });
-            })
-            .join();
         }
     }
 }
@@ -322,24 +246,6 @@ pub async fn token_request(
         .send()
         .await
         .expect("request")
-}
-
-/// Waits, bounded, until `check` holds; returns whether it did.
-pub async fn eventually<F, Fut>(limit: std::time::Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 /// The RFC 6749 error code of a response body.

@@ -1,6 +1,9 @@
 //! Integration tests of the `cloudtrust` binary: real processes, a real SQLite file and a fresh
 //! PostgreSQL database (`CLOUDTRUST_TEST_POSTGRES`).
 
+#[path = "../../../cloudtrust-server/tests/common/testdb.rs"]
+mod testdb;
+
 mod support;
 
 mod cli;

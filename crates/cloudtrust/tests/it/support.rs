@@ -5,15 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, Executor};
-
-pub const PG_ENV: &str = "CLOUDTRUST_TEST_POSTGRES";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use crate::testdb::{Backend, TestDb, eventually};
 
 /// Runs `$body` against each backend, as `<name>::sqlite` and `<name>::postgres`.
 macro_rules! db_test {
@@ -42,50 +34,7 @@ macro_rules! db_test {
 }
 pub(crate) use db_test;
 
-/// A fresh database and data dir.
-pub struct TestDb {
-    pub url: String,
-    pub data_dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
 impl TestDb {
-    pub async fn create(backend: Backend) -> Option<TestDb> {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        let (url, postgres) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}/cli.db?mode=rwc", data_dir.path().display()),
-                None,
-            ),
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var(PG_ENV) else {
-                    assert!(
-                        std::env::var("CI").as_deref() != Ok("true"),
-                        "{PG_ENV} must be set under CI=true: the PostgreSQL half may not be skipped"
-                    );
-                    eprintln!("skipped: set {PG_ENV} to run this test against PostgreSQL");
-                    return None;
-                };
-                let name = format!("cloudtrust_cli_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect");
-                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create database");
-                let _ = conn.close().await;
-                let mut url = reqwest::Url::parse(&admin_url).expect("url");
-                url.set_path(&name);
-                (url.to_string(), Some((admin_url, name)))
-            }
-        };
-        Some(TestDb {
-            url,
-            data_dir,
-            postgres,
-        })
-    }
-
     /// Runs `cloudtrust --data-dir … --database-url … <args>`.
     pub fn run(&self, args: &[&str]) -> Output {
         cloudtrust(self.data_dir.path())
@@ -106,28 +55,6 @@ impl TestDb {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).expect("JSON output")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.postgres.take() {
-            let _ = std::thread::spawn(move || {
-                let Ok(runtime) = tokio::runtime::Runtime::new() else {
-                    return;
-                };
-                runtime.block_on(async move {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = conn
-                            .execute(sqlx::AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            )))
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
     }
 }
 
@@ -247,22 +174,4 @@ pub async fn token_status(base: &str, customer: &str, id: &str, secret: &str) ->
         .expect("request")
         .status()
         .as_u16()
-}
-
-/// Waits, bounded, for `check` to hold.
-pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }

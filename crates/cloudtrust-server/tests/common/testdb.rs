@@ -1,0 +1,106 @@
+//! A fresh database per test, shared by the integration tests of every crate: a temporary
+//! SQLite file, or a new PostgreSQL database on `CLOUDTRUST_TEST_POSTGRES`, dropped afterwards.
+
+use std::time::Duration;
+
+use sqlx::{Connection, Executor};
+
+/// Names the PostgreSQL server the suites may create databases on.
+pub const PG_ENV: &str = "CLOUDTRUST_TEST_POSTGRES";
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database and data dir.
+pub struct TestDb {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A new database, or `None` when PostgreSQL is asked for but not configured (which fails
+    /// instead under `CI=true`: the PostgreSQL half may not be skipped there).
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (
+                format!(
+                    "sqlite://{}/cloudtrust.db?mode=rwc",
+                    data_dir.path().display()
+                ),
+                None,
+            ),
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(PG_ENV) else {
+                    assert!(
+                        std::env::var("CI").as_deref() != Ok("true"),
+                        "{PG_ENV} must be set under CI=true: the PostgreSQL half may not be skipped"
+                    );
+                    eprintln!("skipped: set {PG_ENV} to run this test against PostgreSQL");
+                    return None;
+                };
+                let name = format!("cloudtrust_it_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to CLOUDTRUST_TEST_POSTGRES");
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let mut url = reqwest::Url::parse(&admin_url).expect("postgres url");
+                url.set_path(&name);
+                (url.to_string(), Some((admin_url, name)))
+            }
+        };
+        Some(TestDb {
+            url,
+            data_dir,
+            postgres,
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Runtime::new() else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = conn
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Waits, bounded, until `check` holds; returns whether it did.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
