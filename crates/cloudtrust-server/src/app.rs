@@ -47,12 +47,6 @@ pub struct Foundation {
     pub clock: Arc<dyn Clock>,
 }
 
-impl std::fmt::Debug for dyn Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Clock")
-    }
-}
-
 impl Foundation {
     /// Connects, migrates and checks the key-encryption key (creating it on first use).
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Foundation> {

@@ -94,3 +94,70 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        listen: Option<SocketAddr>,
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_flags_override_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("cloudtrust.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ntoken_lifetime_secs = 600\nsigning_algorithm = \"EdDSA\"\nregion = \"eu\"\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&file), Flags { listen: None }).expect("loads");
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert_eq!(config.token_lifetime_secs, 600);
+        assert_eq!(config.signing_algorithm, SigningAlgorithm::EdDsa);
+        assert_eq!(config.region, Region::Eu);
+        assert_eq!(
+            config.token_audience, "cloudtrust",
+            "unset keys keep their default"
+        );
+
+        let flagged = Config::load(
+            Some(&file),
+            Flags {
+                listen: Some(SocketAddr::from(([127, 0, 0, 1], 9001))),
+            },
+        )
+        .expect("loads");
+        assert_eq!(flagged.listen.port(), 9001);
+    }
+
+    #[test]
+    fn bad_values_and_missing_files_are_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "signing_algorithm = \"HS256\"\n").expect("write");
+        assert!(Config::load(Some(&file), Flags { listen: None }).is_err());
+        assert!(
+            Config::load(
+                Some(&dir.path().join("absent.toml")),
+                Flags { listen: None }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_default_database_is_a_sqlite_file_in_the_data_dir() {
+        let config = Config {
+            data_dir: PathBuf::from("/var/lib/cloudtrust"),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.database_url(),
+            "sqlite:///var/lib/cloudtrust/cloudtrust.db?mode=rwc"
+        );
+    }
+}
