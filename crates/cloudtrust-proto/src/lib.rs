@@ -4,8 +4,10 @@
 //! Field names follow Citrix Cloud's documented wire format exactly (see `WIRE.md`); they are
 //! a contract with existing clients and must not be renamed.
 
+pub mod admin;
 pub mod error;
 pub mod me;
+pub mod systemlog;
 pub mod token;
 
 pub use error::{ApiError, ApiErrorParameter, OAuthErrorBody};

@@ -19,7 +19,9 @@ use crate::domain::tokens::TokenPolicy;
 use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::keys::kek::{KekSource, KeyEncryptionKey};
+use crate::notify::Notifier;
 use crate::store::{self, Store};
+use crate::throttle::Throttle;
 use crate::usage::UsageRecorder;
 use crate::{changes, http};
 
@@ -133,6 +135,10 @@ pub struct Shared {
     pub tokens: TokenPolicy,
     /// The keyed hash of API-client secrets.
     pub secrets: Arc<SecretHasher>,
+    /// Messages to people.
+    pub notifier: Notifier,
+    /// Failed-attempt counters of the token endpoints.
+    pub throttle: Throttle,
 }
 
 impl Shared {
@@ -172,6 +178,11 @@ impl App {
             lifetime_secs: i64::try_from(foundation.config.token_lifetime_secs)
                 .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
         };
+        let notifier = Notifier::new(foundation.config.mail_dir.clone());
+        let throttle = Throttle::per_minute(
+            foundation.config.failed_attempts_per_client,
+            foundation.config.failed_attempts_per_address,
+        );
         Ok(App {
             shared: Arc::new(Shared {
                 config: foundation.config,
@@ -184,6 +195,8 @@ impl App {
                 usage: UsageRecorder::default(),
                 tokens,
                 secrets: foundation.secrets,
+                notifier,
+                throttle,
             }),
         })
     }
@@ -234,6 +247,7 @@ impl RunningServer {
         let tasks = vec![
             tokio::spawn(changes::follow(shared.clone(), receiver.clone())),
             tokio::spawn(flush_usage(shared.clone(), receiver.clone())),
+            tokio::spawn(purge_system_log(shared.clone(), receiver.clone())),
         ];
         let mut stop = receiver;
         let router = app.router();
@@ -290,6 +304,26 @@ async fn flush_usage(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(e) = shared.usage.flush(&shared.store).await {
             tracing::warn!(error = %e, "writing token usage failed; will retry");
+        }
+    }
+}
+
+/// How often old system-log records are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+async fn purge_system_log(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let keep = i64::try_from(shared.config.audit_retention_days.saturating_mul(86_400))
+        .unwrap_or(i64::MAX);
+    loop {
+        let before = shared.clock.now().saturating_sub(keep);
+        match shared.directory.purge_system_log(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "old system-log records deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting old system-log records failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -40,6 +40,17 @@ pub struct Config {
     pub change_poll_millis: u64,
     /// How often, in milliseconds, token usage is written to the database.
     pub usage_flush_millis: u64,
+    /// Folder where messages to people (invitations) are written as `.eml` files; none are
+    /// sent without it.
+    pub mail_dir: Option<PathBuf>,
+    /// How many days system-log records are kept.
+    pub audit_retention_days: u64,
+    /// Failed token requests per minute allowed for one client id (a burst of this many),
+    /// on each node.
+    pub failed_attempts_per_client: u32,
+    /// Failed token requests per minute allowed from one source address for client ids that
+    /// do not exist, on each node.
+    pub failed_attempts_per_address: u32,
 }
 
 impl Default for Config {
@@ -57,6 +68,10 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             change_poll_millis: 250,
             usage_flush_millis: 1000,
+            mail_dir: None,
+            audit_retention_days: 90,
+            failed_attempts_per_client: 10,
+            failed_attempts_per_address: 60,
         }
     }
 }

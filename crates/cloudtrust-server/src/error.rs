@@ -27,6 +27,9 @@ pub enum Error {
     /// The change would collide with existing state (duplicate id, stale version).
     #[error("{0}")]
     Conflict(String),
+    /// The caller's copy is out of date (`If-Match` names an older `eTag`).
+    #[error("{0}")]
+    Stale(String),
     /// The acting administrator may not do this.
     #[error("{0}")]
     Forbidden(String),

@@ -15,7 +15,9 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod notify;
 pub mod store;
+pub mod throttle;
 pub mod usage;
 
 pub use app::{App, RunningServer};

@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use cloudtrust_server::app::Foundation;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::{Access, CATALOGUE};
+use cloudtrust_server::notify::Notifier;
 use cloudtrust_server::store::Store;
 use cloudtrust_server::{Config, RunningServer, SystemClock};
 use serde::Serialize;
@@ -108,22 +110,37 @@ impl AccessArgs {
     }
 }
 
+#[derive(Debug, Args)]
+struct NewAdminArgs {
+    /// Customer id.
+    #[arg(long)]
+    customer: String,
+    /// Email address.
+    #[arg(long)]
+    email: String,
+    /// Display name (default: the email).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    access: AccessArgs,
+}
+
+impl NewAdminArgs {
+    fn new_administrator(&self) -> Result<NewAdministrator> {
+        Ok(NewAdministrator::with_email(
+            &self.email,
+            self.name.as_deref(),
+            self.access.access()?,
+        ))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
     /// Add an administrator to a customer.
-    Add {
-        /// Customer id.
-        #[arg(long)]
-        customer: String,
-        /// Email address.
-        #[arg(long)]
-        email: String,
-        /// Display name (default: the email).
-        #[arg(long)]
-        name: Option<String>,
-        #[command(flatten)]
-        access: AccessArgs,
-    },
+    Add(NewAdminArgs),
+    /// Invite an administrator: pending until the printed link is accepted.
+    Invite(NewAdminArgs),
     /// Replace an administrator's access.
     SetAccess {
         /// Customer id.
@@ -249,8 +266,12 @@ fn init_tracing(default: &str) {
     }
 }
 
-async fn serve(config: Config, dev_mode: bool) -> Result<()> {
+async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     init_tracing("info");
+    if dev_mode && config.mail_dir.is_none() {
+        // Invitations made in development land where the developer can read them.
+        config.mail_dir = Some(config.data_dir.join(dev::MAIL_DIR));
+    }
     let data_dir = config.data_dir.clone();
     let database = config.database_url();
     let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
@@ -304,17 +325,27 @@ async fn customer(f: Foundation, command: CustomerCommand, out: &Output) -> Resu
 async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()> {
     let actor = Actor::operator();
     match command {
-        AdminCommand::Add {
-            customer,
-            email,
-            name,
-            access,
-        } => {
+        AdminCommand::Add(args) => {
             let admin = f
                 .directory
-                .add_administrator(&actor, &customer, &email, name.as_deref(), access.access()?)
+                .add_administrator(&actor, &args.customer, args.new_administrator()?)
                 .await?;
             out.administrator(&admin)
+        }
+        AdminCommand::Invite(args) => {
+            let invitation = f
+                .directory
+                .invite_administrator(&actor, &args.customer, args.new_administrator()?)
+                .await?;
+            let base_url = match &f.config.public_url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None => format!("http://{}", f.config.listen),
+            };
+            Notifier::new(f.config.mail_dir.clone()).invitation(&invitation, &base_url);
+            out.invitation(
+                &invitation,
+                &Notifier::invitation_link(&invitation, &base_url),
+            )
         }
         AdminCommand::SetAccess {
             customer,
@@ -323,14 +354,20 @@ async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()>
         } => {
             let admin = f
                 .directory
-                .set_access(&actor, &customer, &email, access.access()?)
+                .set_access(
+                    &actor,
+                    &customer,
+                    AdministratorRef::Email(&email),
+                    access.access()?,
+                    None,
+                )
                 .await?;
             out.administrator(&admin)
         }
         AdminCommand::Remove { customer, email } => {
             let removed = f
                 .directory
-                .remove_administrator(&actor, &customer, &email)
+                .remove_administrator(&actor, &customer, AdministratorRef::Email(&email))
                 .await?;
             out.removed_administrator(&removed)
         }
@@ -351,13 +388,17 @@ async fn client(f: Foundation, command: ClientCommand, out: &Output) -> Result<(
         } => {
             let created = f
                 .directory
-                .create_api_client(&actor, &customer, &admin, &name)
+                .create_api_client(&actor, &customer, AdministratorRef::Email(&admin), &name)
                 .await?;
             out.created_client(&created)
         }
         ClientCommand::List { customer, admin } => {
-            let clients = f.directory.api_clients(&customer, admin.as_deref()).await?;
-            out.clients(&clients)
+            let owner = admin.as_deref().map(AdministratorRef::Email);
+            let clients = f
+                .directory
+                .api_clients(&actor, &customer, owner, None)
+                .await?;
+            out.clients(&clients.items)
         }
         ClientCommand::Delete { customer, id } => {
             if id.trim().is_empty() {

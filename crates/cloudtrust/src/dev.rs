@@ -9,11 +9,14 @@ use anyhow::{Context, Result};
 use cloudtrust_server::domain::Directory;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::error::Error;
 
 /// The file the credentials are saved to, in the data dir.
 pub const ENV_FILE: &str = "cloudtrust-dev.env";
+/// The folder, in the data dir, that invitations are written to in development mode.
+pub const MAIL_DIR: &str = "mail";
 /// The demo customer's id.
 pub const CUSTOMER_ID: &str = "demo";
 /// The demo administrator's email.
@@ -75,14 +78,17 @@ pub async fn bootstrap(
             .add_administrator(
                 &actor,
                 CUSTOMER_ID,
-                ADMIN_EMAIL,
-                Some("Demo Administrator"),
-                Access::Full,
+                NewAdministrator::with_email(ADMIN_EMAIL, Some("Demo Administrator"), Access::Full),
             )
             .await,
     )?;
     let created = directory
-        .create_api_client(&actor, CUSTOMER_ID, ADMIN_EMAIL, "dev-client")
+        .create_api_client(
+            &actor,
+            CUSTOMER_ID,
+            AdministratorRef::Email(ADMIN_EMAIL),
+            "dev-client",
+        )
         .await?;
     let credentials = Credentials {
         client_id: created.client.id,
@@ -147,6 +153,11 @@ pub fn announce(c: &Credentials, base_url: &str, data_dir: &Path, database: &str
     println!("token_url=\"{}\"", token_url(base_url));
     println!(
         "curl ${{token_url}} -d \"grant_type=client_credentials&client_id=${{CLIENT_ID}}&client_secret=${{CLIENT_SECRET}}\""
+    );
+    println!();
+    println!(
+        "Invitations to new administrators are written to {}",
+        data_dir.join(MAIL_DIR).display()
     );
     println!();
 }

@@ -4,7 +4,7 @@ use anyhow::Result;
 use cloudtrust_server::domain::administrators::Administrator;
 use cloudtrust_server::domain::api_clients::{ApiClient, CreatedApiClient};
 use cloudtrust_server::domain::customers::Customer;
-use cloudtrust_server::domain::directory::RemovedAdministrator;
+use cloudtrust_server::domain::directory::{Invitation, RemovedAdministrator};
 use cloudtrust_server::domain::permissions::Permission;
 use serde::Serialize;
 use serde_json::json;
@@ -25,6 +25,7 @@ struct AdministratorJson<'a> {
     access_type: &'static str,
     permissions: Vec<String>,
     permission_generation: i64,
+    pending: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -39,6 +40,7 @@ impl<'a> From<&'a Administrator> for AdministratorJson<'a> {
             access_type: a.access.access_type().as_str(),
             permissions: a.access.permission_names(),
             permission_generation: a.permission_generation,
+            pending: a.pending,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -107,15 +109,39 @@ impl Output {
         Ok(())
     }
 
+    /// A new invitation and the link that accepts it, shown once.
+    pub fn invitation(&self, invitation: &Invitation, link: &str) -> Result<()> {
+        let a = &invitation.administrator;
+        if self.json {
+            return print_json(&json!({
+                "administrator": AdministratorJson::from(a),
+                "invitation_link": link,
+                "expires_at": invitation.expires_at,
+            }));
+        }
+        println!(
+            "Invited {} ({}), pending until accepted.",
+            a.email,
+            describe_access(a)
+        );
+        println!(
+            "Invitation link (valid until {}):",
+            when(invitation.expires_at)
+        );
+        println!("{link}");
+        Ok(())
+    }
+
     /// Administrators.
     pub fn administrators(&self, admins: &[Administrator]) -> Result<()> {
         if self.json {
             let rows: Vec<AdministratorJson<'_>> = admins.iter().map(Into::into).collect();
             return print_json(&rows);
         }
-        println!("{:<32} ACCESS", "EMAIL");
+        println!("{:<32} {:<8} ACCESS", "EMAIL", "STATE");
         for a in admins {
-            println!("{:<32} {}", a.email, describe_access(a));
+            let state = if a.pending { "pending" } else { "active" };
+            println!("{:<32} {state:<8} {}", a.email, describe_access(a));
         }
         Ok(())
     }

@@ -16,6 +16,15 @@ pub struct Administrator {
     pub email: String,
     /// Name shown to people.
     pub display_name: String,
+    /// Given name, when known.
+    pub first_name: Option<String>,
+    /// Family name, when known.
+    pub last_name: Option<String>,
+    /// Invited and not yet accepted: a pending administrator cannot own API clients, and
+    /// has no `userId` on the wire.
+    pub pending: bool,
+    /// Changes with every update, for optimistic concurrency (`If-Match`).
+    pub etag: String,
     /// Full or custom access.
     pub access: Access,
     /// Incremented whenever this administrator's access is reduced; tokens carry the value they
@@ -25,6 +34,39 @@ pub struct Administrator {
     pub created_at: i64,
     /// Last change, unix seconds.
     pub updated_at: i64,
+}
+
+/// The prefix of an administrator's `ucOid`; the administrator's id follows it.
+pub const UC_OID_PREFIX: &str = "OID:/cloudtrust/";
+
+impl Administrator {
+    /// The stable object id on the wire (`OID:/cloudtrust/<id>`).
+    pub fn uc_oid(&self) -> String {
+        format!("{UC_OID_PREFIX}{}", self.id)
+    }
+}
+
+/// The administrator id named by `reference`: the id itself or its `ucOid`.
+pub fn id_from_reference(reference: &str) -> &str {
+    let reference = reference.trim();
+    match reference.get(..UC_OID_PREFIX.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(UC_OID_PREFIX) => {
+            &reference[UC_OID_PREFIX.len()..]
+        }
+        _ => reference,
+    }
+}
+
+/// Checks an optional given or family name (at most 256 characters, none of `<>:/\`).
+pub fn validate_person_name(field: &'static str, name: Option<&str>) -> Result<Option<String>> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let name = validate_text(field, name, 256)?;
+    if name.contains(['<', '>', ':', '/', '\\']) {
+        return Err(Error::invalid(field, "must not contain any of < > : / \\"));
+    }
+    Ok(Some(name))
 }
 
 /// Longest accepted email address (RFC 5321).

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::administrators::Administrator;
+use super::permissions::{self, Access};
+
 /// Event types, as the system log names them.
 pub mod event_types {
     /// A customer was created.
@@ -18,6 +21,12 @@ pub mod event_types {
     pub const SECURECLIENT_DELETE: &str = "platform/secureclient/delete";
     /// An API client obtained bearer tokens (recorded in batches).
     pub const SECURECLIENT_TOKEN: &str = "platform/secureclient/token";
+    /// An invited administrator accepted the invitation.
+    pub const ADMINISTRATOR_ACCEPT: &str = "platform/administrator/accept";
+    /// A pending invitation was withdrawn.
+    pub const INVITATION_DELETE: &str = "platform/administrator/invitation/delete";
+    /// Token requests with a wrong client id or secret (recorded in batches).
+    pub const SIGNIN_FAILED: &str = "platform/secureclient/signin/failed";
 }
 
 /// Kind of actor behind an event.
@@ -43,7 +52,7 @@ impl ActorType {
     }
 }
 
-/// Who did something.
+/// Who did something, and with what rights.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// Kind of actor.
@@ -52,6 +61,10 @@ pub struct Actor {
     pub id: Option<String>,
     /// Name shown in the log.
     pub display_name: String,
+    /// The rights the actor acts with: an administrator's current access, or `None` for the
+    /// deployment's operator and cloudtrust itself, who are bound by no administrator's rights.
+    #[serde(skip)]
+    pub access: Option<Access>,
 }
 
 impl Actor {
@@ -61,6 +74,7 @@ impl Actor {
             actor_type: ActorType::System,
             id: None,
             display_name: "cloudtrust command line".to_owned(),
+            access: None,
         }
     }
 
@@ -70,7 +84,33 @@ impl Actor {
             actor_type: ActorType::System,
             id: None,
             display_name: "cloudtrust".to_owned(),
+            access: None,
         }
+    }
+
+    /// An administrator acting with its current access (directly, or through an API client).
+    pub fn administrator(admin: &Administrator) -> Self {
+        Actor {
+            actor_type: ActorType::Administrator,
+            id: Some(admin.id.clone()),
+            display_name: admin.display_name.clone(),
+            access: Some(admin.access.clone()),
+        }
+    }
+
+    /// Whether the actor holds `permission` (the operator holds every permission).
+    pub fn allows(&self, permission: &str) -> bool {
+        self.access.as_ref().is_none_or(|a| a.allows(permission))
+    }
+
+    /// Whether the actor holds everything `other` holds, so that it may grant or take it.
+    pub fn includes(&self, other: &Access) -> bool {
+        self.access.as_ref().is_none_or(|a| a.includes(other))
+    }
+
+    /// Whether the actor may manage administrators at all.
+    pub fn manages_administrators(&self) -> bool {
+        self.allows(permissions::ADMINISTRATORS)
     }
 }
 

@@ -85,6 +85,7 @@ pub const RESERVED_IDS: &[&str] = &[
     "assets",
     "console",
     "healthz",
+    "invitations",
     "metrics",
     "openapi",
     "portal",

@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::administrators::{Administrator, normalize_email, validate_display_name};
+use super::administrators::{
+    Administrator, id_from_reference, normalize_email, validate_display_name, validate_person_name,
+};
 use super::api_clients::{ApiClient, CreatedApiClient, validate_name};
-use super::audit::{Actor, AuditEvent, event_types};
+use super::audit::{Actor, ActorType, AuditEvent, event_types};
 use super::customers::{self, Customer, Region};
+use super::paging::{Page, PageRequest, split_time_key};
 use super::permissions::{self, Access};
-use super::secrets::{SecretHasher, generate_secret};
+use super::secrets::{SecretHasher, generate_secret, sha256_hex};
 use crate::cache::AuthCache;
 use crate::changes::ChangeKind;
 use crate::clock::Clock;
@@ -25,6 +28,57 @@ pub struct RemovedAdministrator {
     pub administrator: Administrator,
     /// The ids of its API clients, all deleted.
     pub removed_clients: Vec<String>,
+}
+
+/// How long an invitation to become an administrator can be accepted.
+pub const INVITATION_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+
+/// Names an administrator of a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdministratorRef<'a> {
+    /// By email address.
+    Email(&'a str),
+    /// By id (or `ucOid`).
+    Id(&'a str),
+}
+
+/// An administrator to add.
+#[derive(Debug, Clone)]
+pub struct NewAdministrator {
+    /// Email address.
+    pub email: String,
+    /// Name shown to people (default: built from the names, else the email).
+    pub display_name: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Full or custom access.
+    pub access: Access,
+}
+
+impl NewAdministrator {
+    /// An administrator known only by email.
+    pub fn with_email(email: &str, display_name: Option<&str>, access: Access) -> Self {
+        NewAdministrator {
+            email: email.to_owned(),
+            display_name: display_name.map(str::to_owned),
+            first_name: None,
+            last_name: None,
+            access,
+        }
+    }
+}
+
+/// A pending administrator and the token of the invitation link, shown once.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The pending administrator.
+    pub administrator: Administrator,
+    /// The invitation token (only its hash is stored).
+    pub token: String,
+    /// When the invitation stops being accepted, unix seconds.
+    pub expires_at: i64,
 }
 
 /// The directory service.
@@ -97,6 +151,15 @@ impl Directory {
         store::audit::insert(tx, &record).await
     }
 
+    /// Records `event`, commits, and drops what caches hold of its target.
+    async fn commit(&self, mut tx: Tx, actor: &Actor, event: Event<'_>) -> Result<()> {
+        let (change, target) = (event.change, event.target_id.to_owned());
+        self.record(&mut tx, actor, event).await?;
+        tx.commit().await?;
+        self.cache.invalidate(change, &target);
+        Ok(())
+    }
+
     // ---- customers -------------------------------------------------------------------------
 
     /// Creates a customer with the given id (validated) or a generated one.
@@ -114,6 +177,11 @@ impl Directory {
             }
             None => customers::generate_id(),
         };
+        if actor.access.is_some() {
+            return Err(Error::Forbidden(
+                "customers are created by the deployment's operator".to_owned(),
+            ));
+        }
         let customer = Customer {
             name: super::administrators::validate_text("name", name, 200)?,
             id,
@@ -131,8 +199,8 @@ impl Directory {
                     e
                 }
             })?;
-        self.record(
-            &mut tx,
+        self.commit(
+            tx,
             actor,
             Event {
                 change: ChangeKind::Customer,
@@ -146,8 +214,6 @@ impl Directory {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.cache.invalidate(ChangeKind::Customer, &customer.id);
         Ok(customer)
     }
 
@@ -174,87 +240,267 @@ impl Directory {
     async fn require_administrator(
         conn: &mut Conn,
         customer_id: &str,
-        email: &str,
+        reference: AdministratorRef<'_>,
     ) -> Result<Administrator> {
-        let email = normalize_email(email)?;
-        store::administrators::by_email(conn, customer_id, &email)
-            .await?
-            .ok_or_else(|| Error::not_found("administrator", email))
+        match reference {
+            AdministratorRef::Email(email) => {
+                let email = normalize_email(email)?;
+                store::administrators::by_email(conn, customer_id, &email)
+                    .await?
+                    .ok_or_else(|| Error::not_found("administrator", email))
+            }
+            AdministratorRef::Id(reference) => {
+                let id = id_from_reference(reference);
+                store::administrators::get(conn, id)
+                    .await?
+                    .filter(|a| a.customer_id == customer_id)
+                    .ok_or_else(|| Error::not_found("administrator", reference))
+            }
+        }
     }
 
-    /// Adds an administrator to a customer.
-    pub async fn add_administrator(
-        &self,
-        actor: &Actor,
-        customer_id: &str,
-        email: &str,
-        display_name: Option<&str>,
-        access: Access,
-    ) -> Result<Administrator> {
-        let email = normalize_email(email)?;
-        let display_name = match display_name {
-            Some(name) => validate_display_name(name)?,
-            None => email.clone(),
+    /// Refuses unless `actor` may manage administrators and holds everything in `access`
+    /// (nobody grants or takes away rights it does not hold itself).
+    fn authorize_management(actor: &Actor, access: &Access) -> Result<()> {
+        if !actor.manages_administrators() {
+            return Err(Error::Forbidden(format!(
+                "{} does not hold the `{}` permission",
+                actor.display_name,
+                permissions::ADMINISTRATORS
+            )));
+        }
+        if !actor.includes(access) {
+            return Err(Error::Forbidden(format!(
+                "{} cannot grant or change access beyond its own",
+                actor.display_name
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_new(&self, customer_id: &str, new: NewAdministrator) -> Result<Administrator> {
+        let email = normalize_email(&new.email)?;
+        let first_name = validate_person_name("firstName", new.first_name.as_deref())?;
+        let last_name = validate_person_name("lastName", new.last_name.as_deref())?;
+        let display_name = match new.display_name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => validate_display_name(name)?,
+            _ => match (&first_name, &last_name) {
+                (None, None) => email.clone(),
+                (first, last) => validate_display_name(
+                    &[first.as_deref(), last.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )?,
+            },
         };
-        let mut tx = self.store.begin().await?;
-        Self::require_customer(&mut tx, customer_id).await?;
         let now = self.clock.now();
-        let admin = Administrator {
+        Ok(Administrator {
             id: uuid::Uuid::new_v4().to_string(),
             customer_id: customer_id.to_owned(),
             email,
             display_name,
-            access,
+            first_name,
+            last_name,
+            access: new.access,
             permission_generation: 1,
+            pending: false,
+            etag: uuid::Uuid::new_v4().to_string(),
             created_at: now,
             updated_at: now,
-        };
-        store::administrators::insert(&mut tx, &admin)
+        })
+    }
+
+    async fn insert_administrator(
+        &self,
+        actor: &Actor,
+        admin: &Administrator,
+        invitation: Option<(&str, i64)>,
+    ) -> Result<()> {
+        Self::authorize_management(actor, &admin.access)?;
+        let mut tx = self.store.begin().await?;
+        Self::require_customer(&mut tx, &admin.customer_id).await?;
+        store::administrators::insert(&mut tx, admin, invitation)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
                     Error::Conflict(format!(
-                        "administrator {} already exists in customer {customer_id}",
-                        admin.email
+                        "administrator {} already exists in customer {}",
+                        admin.email, admin.customer_id
                     ))
                 } else {
                     e
                 }
             })?;
-        self.record(
-            &mut tx,
+        let message = if admin.pending {
+            format!("Administrator {} invited", admin.email)
+        } else {
+            format!("Administrator {} added", admin.email)
+        };
+        self.commit(
+            tx,
             actor,
             Event {
                 change: ChangeKind::Administrator,
                 event_type: event_types::ADMINISTRATOR_CREATE,
-                customer_id,
+                customer_id: &admin.customer_id,
                 target_id: &admin.id,
                 target_name: &admin.email,
                 before: None,
                 after: Some(json!(admin)),
-                message: format!("Administrator {} added", admin.email),
+                message,
             },
         )
         .await?;
-        tx.commit().await?;
-        self.cache.invalidate(ChangeKind::Administrator, &admin.id);
+        Ok(())
+    }
+
+    /// Adds an administrator to a customer, active at once (the operator's way, and the dev
+    /// bootstrap's).
+    pub async fn add_administrator(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        new: NewAdministrator,
+    ) -> Result<Administrator> {
+        let admin = self.check_new(customer_id, new)?;
+        self.insert_administrator(actor, &admin, None).await?;
+        Ok(admin)
+    }
+
+    /// Invites an administrator: it stays pending, owning nothing, until the invitation token
+    /// is accepted (within [`INVITATION_LIFETIME_SECS`]).
+    pub async fn invite_administrator(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        new: NewAdministrator,
+    ) -> Result<Invitation> {
+        let mut admin = self.check_new(customer_id, new)?;
+        admin.pending = true;
+        let token = generate_secret();
+        let expires_at = admin.created_at + INVITATION_LIFETIME_SECS;
+        self.insert_administrator(actor, &admin, Some((&sha256_hex(&token), expires_at)))
+            .await?;
+        Ok(Invitation {
+            administrator: admin,
+            token,
+            expires_at,
+        })
+    }
+
+    /// The pending administrator an invitation token belongs to, if it is still valid.
+    pub async fn invitation(&self, token: &str) -> Result<Administrator> {
+        let mut conn = self.store.conn().await?;
+        match store::administrators::by_invitation(&mut conn, &sha256_hex(token.trim())).await? {
+            Some((admin, expires)) if expires > self.clock.now() => Ok(admin),
+            _ => Err(Error::not_found("invitation", "")),
+        }
+    }
+
+    /// Accepts an invitation: the administrator becomes active. A token works once.
+    pub async fn accept_invitation(&self, token: &str) -> Result<Administrator> {
+        let mut tx = self.store.begin().await?;
+        let (before, expires) =
+            store::administrators::by_invitation(&mut tx, &sha256_hex(token.trim()))
+                .await?
+                .ok_or_else(|| Error::not_found("invitation", ""))?;
+        let now = self.clock.now();
+        if expires <= now {
+            return Err(Error::not_found("invitation", ""));
+        }
+        let mut after = before.clone();
+        after.pending = false;
+        after.etag = uuid::Uuid::new_v4().to_string();
+        after.updated_at = now;
+        if !store::administrators::accept(&mut tx, &after.id, &after.etag, now).await? {
+            return Err(Error::not_found("invitation", ""));
+        }
+        let actor = Actor {
+            actor_type: ActorType::Administrator,
+            id: Some(after.id.clone()),
+            display_name: after.display_name.clone(),
+            access: Some(after.access.clone()),
+        };
+        self.commit(
+            tx,
+            &actor,
+            Event {
+                change: ChangeKind::Administrator,
+                event_type: event_types::ADMINISTRATOR_ACCEPT,
+                customer_id: &after.customer_id,
+                target_id: &after.id,
+                target_name: &after.email,
+                before: Some(json!(before)),
+                after: Some(json!(after)),
+                message: format!("Administrator {} accepted the invitation", after.email),
+            },
+        )
+        .await?;
+        Ok(after)
+    }
+
+    /// Withdraws the pending invitation of `email`.
+    pub async fn delete_invitation(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        email: &str,
+    ) -> Result<Administrator> {
+        let mut tx = self.store.begin().await?;
+        let admin =
+            Self::require_administrator(&mut tx, customer_id, AdministratorRef::Email(email))
+                .await?;
+        if !admin.pending {
+            return Err(Error::not_found("invitation", &admin.email));
+        }
+        Self::authorize_management(actor, &admin.access)?;
+        store::administrators::delete(&mut tx, &admin.id).await?;
+        self.commit(
+            tx,
+            actor,
+            Event {
+                change: ChangeKind::Administrator,
+                event_type: event_types::INVITATION_DELETE,
+                customer_id,
+                target_id: &admin.id,
+                target_name: &admin.email,
+                before: Some(json!(admin)),
+                after: None,
+                message: format!("Invitation of {} withdrawn", admin.email),
+            },
+        )
+        .await?;
         Ok(admin)
     }
 
     /// Replaces an administrator's access. A reduction raises the permission generation, so
     /// tokens issued before it stop working at once. The last Full administrator of a customer
-    /// cannot be reduced.
+    /// cannot be reduced; with `if_match`, a change based on an older `eTag` is refused.
     pub async fn set_access(
         &self,
         actor: &Actor,
         customer_id: &str,
-        email: &str,
+        who: AdministratorRef<'_>,
         access: Access,
+        if_match: Option<&str>,
     ) -> Result<Administrator> {
         let mut tx = self.store.begin().await?;
-        let before = Self::require_administrator(&mut tx, customer_id, email).await?;
+        let before = Self::require_administrator(&mut tx, customer_id, who).await?;
+        Self::authorize_management(actor, &access)?;
+        Self::authorize_management(actor, &before.access)?;
+        if let Some(expected) = if_match
+            && expected.trim().trim_matches('"') != before.etag
+        {
+            return Err(Error::Stale(format!(
+                "administrator {} was modified, please try your changes again",
+                before.email
+            )));
+        }
         if before.access == Access::Full
             && access != Access::Full
+            && !before.pending
             && store::administrators::count_full(&mut tx, customer_id).await? <= 1
         {
             return Err(Error::Forbidden(format!(
@@ -268,9 +514,15 @@ impl Directory {
         }
         after.access = access;
         after.updated_at = self.clock.now();
-        store::administrators::update_access(&mut tx, &after).await?;
-        self.record(
-            &mut tx,
+        after.etag = uuid::Uuid::new_v4().to_string();
+        if !store::administrators::update_access(&mut tx, &after, &before.etag).await? {
+            return Err(Error::Stale(format!(
+                "administrator {} was modified, please try your changes again",
+                before.email
+            )));
+        }
+        self.commit(
+            tx,
             actor,
             Event {
                 change: ChangeKind::Administrator,
@@ -284,8 +536,6 @@ impl Directory {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.cache.invalidate(ChangeKind::Administrator, &after.id);
         Ok(after)
     }
 
@@ -295,11 +545,13 @@ impl Directory {
         &self,
         actor: &Actor,
         customer_id: &str,
-        email: &str,
+        who: AdministratorRef<'_>,
     ) -> Result<RemovedAdministrator> {
         let mut tx = self.store.begin().await?;
-        let admin = Self::require_administrator(&mut tx, customer_id, email).await?;
+        let admin = Self::require_administrator(&mut tx, customer_id, who).await?;
+        Self::authorize_management(actor, &admin.access)?;
         if admin.access == Access::Full
+            && !admin.pending
             && store::administrators::count_full(&mut tx, customer_id).await? <= 1
         {
             return Err(Error::Forbidden(format!(
@@ -356,35 +608,100 @@ impl Directory {
         })
     }
 
-    /// Every administrator of a customer.
+    /// Every administrator of a customer (the operator's view).
     pub async fn administrators(&self, customer_id: &str) -> Result<Vec<Administrator>> {
         let mut conn = self.store.conn().await?;
         Self::require_customer(&mut conn, customer_id).await?;
         store::administrators::of_customer(&mut conn, customer_id).await
     }
 
-    /// One administrator by email.
-    pub async fn administrator(&self, customer_id: &str, email: &str) -> Result<Administrator> {
+    /// One page of a customer's administrators, by email, for an actor that manages
+    /// administrators.
+    pub async fn administrators_page(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Administrator>> {
+        if !actor.manages_administrators() {
+            return Err(Error::Forbidden(format!(
+                "{} does not hold the `{}` permission",
+                actor.display_name,
+                permissions::ADMINISTRATORS
+            )));
+        }
         let mut conn = self.store.conn().await?;
         Self::require_customer(&mut conn, customer_id).await?;
-        Self::require_administrator(&mut conn, customer_id, email).await
+        let after = page.after()?;
+        let rows =
+            store::administrators::page(&mut conn, customer_id, after.as_deref(), page.fetch())
+                .await?;
+        Ok(Page::from_rows(rows, page, |a| a.email.clone()))
+    }
+
+    /// One administrator. An administrator may read itself; reading others takes the
+    /// `Administrators` permission.
+    pub async fn administrator(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        who: AdministratorRef<'_>,
+    ) -> Result<Administrator> {
+        let mut conn = self.store.conn().await?;
+        Self::require_customer(&mut conn, customer_id).await?;
+        let admin = Self::require_administrator(&mut conn, customer_id, who).await?;
+        let is_self = actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() == Some(admin.id.as_str());
+        if !is_self && !actor.manages_administrators() {
+            return Err(Error::Forbidden(format!(
+                "{} does not hold the `{}` permission",
+                actor.display_name,
+                permissions::ADMINISTRATORS
+            )));
+        }
+        Ok(admin)
     }
 
     // ---- API clients -----------------------------------------------------------------------
 
-    /// Creates an API client owned by the administrator `owner_email`, who must hold the
-    /// `API Clients` permission. The secret is returned here and never again.
+    /// The administrator an administrator-actor must be to act on `owner`'s API clients:
+    /// administrators see and manage only their own.
+    fn authorize_owner(actor: &Actor, owner: &Administrator) -> Result<()> {
+        if actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() != Some(owner.id.as_str())
+        {
+            return Err(Error::not_found("API client", ""));
+        }
+        Ok(())
+    }
+
+    /// Creates an API client owned by the administrator `owner`, who must be active and hold
+    /// the `API Clients` permission; an administrator creates clients for itself only. The
+    /// secret is returned here and never again.
     pub async fn create_api_client(
         &self,
         actor: &Actor,
         customer_id: &str,
-        owner_email: &str,
+        owner: AdministratorRef<'_>,
         name: &str,
     ) -> Result<CreatedApiClient> {
         let name = validate_name(name)?;
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, customer_id).await?;
-        let owner = Self::require_administrator(&mut tx, customer_id, owner_email).await?;
+        let owner = Self::require_administrator(&mut tx, customer_id, owner).await?;
+        if actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() != Some(owner.id.as_str())
+        {
+            return Err(Error::Forbidden(
+                "an administrator creates API clients for itself only".to_owned(),
+            ));
+        }
+        if owner.pending {
+            return Err(Error::Forbidden(format!(
+                "{} has not accepted the invitation yet",
+                owner.email
+            )));
+        }
         if !owner.access.allows(permissions::API_CLIENTS) {
             return Err(Error::Forbidden(format!(
                 "{} does not hold the `{}` permission",
@@ -402,8 +719,8 @@ impl Directory {
             last_used_at: None,
         };
         store::api_clients::insert(&mut tx, &client, &self.secrets.hash(&secret)).await?;
-        self.record(
-            &mut tx,
+        self.commit(
+            tx,
             actor,
             Event {
                 change: ChangeKind::Client,
@@ -417,33 +734,75 @@ impl Directory {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.cache.invalidate(ChangeKind::Client, &client.id);
         Ok(CreatedApiClient { client, secret })
     }
 
-    /// The API clients of a customer: those of `owner_email` only when given (what an
-    /// administrator sees), else all of them (the operator's view).
+    /// The API clients of a customer, oldest first: those of `owner` only when given (what an
+    /// administrator sees; an administrator-actor sees only its own), else all of them (the
+    /// operator's view). With `page`, one page of them.
     pub async fn api_clients(
         &self,
+        actor: &Actor,
         customer_id: &str,
-        owner_email: Option<&str>,
-    ) -> Result<Vec<ApiClient>> {
+        owner: Option<AdministratorRef<'_>>,
+        page: Option<&PageRequest>,
+    ) -> Result<Page<ApiClient>> {
         let mut conn = self.store.conn().await?;
         Self::require_customer(&mut conn, customer_id).await?;
-        let owner = match owner_email {
-            Some(email) => Some(Self::require_administrator(&mut conn, customer_id, email).await?),
+        let owner = match owner {
+            Some(who) => Some(Self::require_administrator(&mut conn, customer_id, who).await?),
             None => None,
         };
-        store::api_clients::list(
-            &mut conn,
-            customer_id,
-            owner.as_ref().map(|o| o.id.as_str()),
-        )
-        .await
+        match (&owner, actor.actor_type) {
+            (Some(owner), _) => Self::authorize_owner(actor, owner)?,
+            (None, ActorType::Administrator) => {
+                return Err(Error::Forbidden(
+                    "an administrator lists its own API clients only".to_owned(),
+                ));
+            }
+            (None, _) => {}
+        }
+        let owner_id = owner.as_ref().map(|o| o.id.as_str());
+        match (page, owner_id) {
+            (Some(page), Some(owner_id)) => {
+                let after = page.after()?;
+                let after = after.as_deref().map(split_time_key).transpose()?;
+                let rows =
+                    store::api_clients::page(&mut conn, customer_id, owner_id, after, page.fetch())
+                        .await?;
+                Ok(Page::from_rows(rows, page, |c| {
+                    format!("{}:{}", c.created_at, c.id)
+                }))
+            }
+            _ => Ok(Page {
+                items: store::api_clients::list(&mut conn, customer_id, owner_id).await?,
+                continuation: None,
+            }),
+        }
     }
 
-    /// Deletes an API client; its tokens stop working at once.
+    /// One API client; an administrator-actor sees only its own.
+    pub async fn api_client(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        client_id: &str,
+    ) -> Result<ApiClient> {
+        let client: ApiClient = store::api_clients::get(&mut *self.store.conn().await?, client_id)
+            .await?
+            .filter(|row| row.customer_id == customer_id)
+            .ok_or_else(|| Error::not_found("API client", client_id))?
+            .into();
+        if actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() != Some(client.owner_id.as_str())
+        {
+            return Err(Error::not_found("API client", client_id));
+        }
+        Ok(client)
+    }
+
+    /// Deletes an API client (an administrator-actor deletes only its own); its tokens stop
+    /// working at once.
     pub async fn delete_api_client(
         &self,
         actor: &Actor,
@@ -454,11 +813,15 @@ impl Directory {
         let client: ApiClient = store::api_clients::get(&mut tx, client_id)
             .await?
             .filter(|row| row.customer_id == customer_id)
+            .filter(|row| {
+                actor.actor_type != ActorType::Administrator
+                    || actor.id.as_deref() == Some(row.owner_id.as_str())
+            })
             .ok_or_else(|| Error::not_found("API client", client_id))?
             .into();
         store::api_clients::delete(&mut tx, client_id).await?;
-        self.record(
-            &mut tx,
+        self.commit(
+            tx,
             actor,
             Event {
                 change: ChangeKind::Client,
@@ -472,8 +835,6 @@ impl Directory {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.cache.invalidate(ChangeKind::Client, client_id);
         Ok(client)
     }
 
@@ -488,5 +849,40 @@ impl Directory {
             }
             None => false,
         })
+    }
+
+    // ---- system log ------------------------------------------------------------------------
+
+    /// One page of a customer's system log between `from` and `to` (unix seconds, inclusive),
+    /// newest first, with an estimate of how many records the range holds. Reading it takes
+    /// the `System Log` permission.
+    pub async fn system_log(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        range: (i64, i64),
+        page: &PageRequest,
+    ) -> Result<(Page<AuditEvent>, i64)> {
+        if !actor.allows(permissions::SYSTEM_LOG) {
+            return Err(Error::Forbidden(format!(
+                "{} does not hold the `{}` permission",
+                actor.display_name,
+                permissions::SYSTEM_LOG
+            )));
+        }
+        let mut conn = self.store.conn().await?;
+        let after = page.after()?;
+        let before = after.as_deref().map(split_time_key).transpose()?;
+        let rows = store::audit::page(&mut conn, customer_id, range, before, page.fetch()).await?;
+        let total = store::audit::count(&mut conn, customer_id, range).await?;
+        Ok((
+            Page::from_rows(rows, page, |e| format!("{}:{}", e.at, e.id)),
+            total,
+        ))
+    }
+
+    /// Deletes system-log records older than `before`; safe to run on several nodes at once.
+    pub async fn purge_system_log(&self, before: i64) -> Result<u64> {
+        store::audit::purge(&mut *self.store.conn().await?, before).await
     }
 }

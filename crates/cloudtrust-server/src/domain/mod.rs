@@ -8,6 +8,7 @@ pub mod api_clients;
 pub mod audit;
 pub mod customers;
 pub mod directory;
+pub mod paging;
 pub mod permissions;
 pub mod secrets;
 pub mod tokens;

@@ -35,27 +35,27 @@ pub const SYSTEM_LOG: &str = "System Log";
 pub const CATALOGUE: &[Permission] = &[
     Permission {
         name: ADMINISTRATORS,
-        service_name: "platform",
+        service_name: "Platform",
         display_name: "Administrators",
     },
     Permission {
         name: API_CLIENTS,
-        service_name: "platform",
+        service_name: "Platform",
         display_name: "API Clients",
     },
     Permission {
         name: NOTIFICATIONS,
-        service_name: "platform",
+        service_name: "Platform",
         display_name: "Notifications",
     },
     Permission {
         name: SYSTEM_LOG,
-        service_name: "platform",
+        service_name: "Platform",
         display_name: "System Log",
     },
     Permission {
         name: WORKSPACE_OAUTH_CLIENTS,
-        service_name: "workspace",
+        service_name: "Platform",
         display_name: "Workspace OAuth Clients",
     },
 ];

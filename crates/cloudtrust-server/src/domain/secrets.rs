@@ -4,7 +4,7 @@
 //! as a slow password hash and keeps the token endpoint fast. The key comes from the
 //! key-encryption key, so a copy of the database alone is not enough to test guesses offline.
 
-use aws_lc_rs::{hmac, rand};
+use aws_lc_rs::{digest, hmac, rand};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -24,6 +24,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// it needs no URL-encoding in a form body).
 pub fn generate_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// The SHA-256 of a 256-bit random token (invitations, sessions), as lowercase hex: such a
+/// token cannot be guessed, so a plain hash is enough to make a stolen database useless.
+pub fn sha256_hex(token: &str) -> String {
+    hex(digest::digest(&digest::SHA256, token.as_bytes()).as_ref())
 }
 
 /// Length of a secret hash in bytes.

@@ -33,6 +33,9 @@ pub struct AccessClaims {
     pub displayname: String,
     /// The owner administrator's id.
     pub admin: String,
+    /// The owner administrator's id again, under the name Citrix Cloud's tokens use for it
+    /// (the Terraform provider reads it to find the caller's own access).
+    pub user_id: String,
     /// The owner's permission generation when the token was issued.
     #[serde(rename = "gen")]
     pub generation: i64,
@@ -102,6 +105,7 @@ impl TokenPolicy {
             customer: client.customer_id.clone(),
             displayname: owner.display_name.clone(),
             admin: owner.id.clone(),
+            user_id: owner.id.clone(),
             generation: owner.permission_generation,
         };
         let token = keys.signing.sign_jwt(TokenKind::Access, &claims)?;

@@ -1,7 +1,9 @@
 //! Authenticating an API client at a token endpoint, shared by the OAuth 2.0 and the legacy
 //! trust-service endpoints. Reads only the in-memory cache in the steady state.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
@@ -22,32 +24,53 @@ pub struct AuthenticatedClient {
 
 /// Checks `client_id` / `client_secret` for the customer named in the path (`root` or the
 /// client's own). Every failure is the same `invalid_client`, so nothing tells an unknown id
-/// from a wrong secret.
+/// from a wrong secret; failures are counted, and too many get 429 (see [`crate::throttle`]).
 pub async fn authenticate(
     state: &AppState,
+    source: IpAddr,
     path_customer: &str,
     client_id: &str,
     client_secret: &str,
     used_basic: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let refuse = || OAuthError::invalid_client(used_basic);
-    let client = match state.cache.client(client_id.trim()).await? {
+    let client_id = client_id.trim();
+    let now = Instant::now();
+    let throttle = &state.throttle;
+    if let Some(wait) = throttle.clients.wait(client_id, now) {
+        tracing::info!(
+            client_id,
+            "token refused: too many failed attempts for this client"
+        );
+        return Err(OAuthError::throttled(wait));
+    }
+    let client = match state.cache.client(client_id).await? {
         Some(client) => client,
         None => {
+            let address = source.to_string();
+            if let Some(wait) = throttle.addresses.wait(&address, now) {
+                tracing::info!(%source, "token refused: too many failed attempts from this address");
+                return Err(OAuthError::throttled(wait));
+            }
             // Spend the same work as a real check.
             state.secrets.hash(client_secret);
+            throttle.addresses.take(&address, now);
             tracing::info!("token refused: unknown client");
             return Err(refuse());
         }
     };
+    let failed = |reason: &str| {
+        throttle.clients.take(&client.id, now);
+        state.usage.record_failure(&client, state.clock.now());
+        tracing::info!(client_id = %client.id, reason, "token refused");
+        refuse()
+    };
     if !state.secrets.verify(client_secret, &client.secret_hash) {
-        tracing::info!(client_id = %client.id, "token refused: wrong secret");
-        return Err(refuse());
+        return Err(failed("wrong secret"));
     }
     let path_customer = path_customer.to_ascii_lowercase();
     if path_customer != ROOT && path_customer != client.customer_id {
-        tracing::info!(client_id = %client.id, "token refused: customer mismatch");
-        return Err(refuse());
+        return Err(failed("customer mismatch"));
     }
     let owner = state
         .cache

@@ -18,6 +18,7 @@ pub struct OAuthError {
     status: StatusCode,
     body: OAuthErrorBody,
     basic_challenge: bool,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -29,7 +30,20 @@ impl OAuthError {
                 error_description: Some(description.into()),
             },
             basic_challenge: false,
+            retry_after: None,
         }
+    }
+
+    /// 429 after too many failed attempts. The body is RFC 6749's with the common error's
+    /// members beside it, so OAuth libraries read `error` and Citrix clients `retryDelay`.
+    pub fn throttled(retry_delay: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            format!("Rate limit exceeded; try again in {retry_delay} seconds"),
+        );
+        e.retry_after = Some(retry_delay);
+        e
     }
 
     /// 400 `invalid_request`.
@@ -99,7 +113,24 @@ impl From<Error> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let mut response = match self.retry_after {
+            None => (self.status, axum::Json(self.body)).into_response(),
+            Some(delay) => {
+                let common = ApiErrorResponse::rate_limited(delay);
+                let body = serde_json::json!({
+                    "error": self.body.error,
+                    "error_description": self.body.error_description,
+                    "type": common.body.error_type,
+                    "detail": common.body.detail,
+                    "parameters": common.body.parameters,
+                });
+                let mut response = (self.status, axum::Json(body)).into_response();
+                if let Ok(value) = HeaderValue::from_str(&delay.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+        };
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -200,6 +231,45 @@ impl ApiErrorResponse {
         )
     }
 
+    /// 400 about one field: `name` is one of `missing`, `invalidJson`, `outOfRange`,
+    /// `tooLong`, `invalidString`, `invalidEnum`.
+    pub fn bad_request(name: &str, detail: impl Into<String>, field: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, name, detail, &[("name", field)])
+    }
+
+    /// 415: the body is not JSON.
+    pub fn unsupported_media_type(media_type: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupportedMediaType",
+            "Must use application/json; charset=utf-8 media type",
+            &[("mediaType", media_type)],
+        )
+    }
+
+    /// 413: the body is larger than the server accepts.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "tooLong",
+            "The request body is too large",
+            &[("name", "body")],
+        )
+    }
+
+    /// 429 with a retry delay in seconds.
+    pub fn rate_limited(retry_delay: u64) -> Self {
+        let delay = retry_delay.to_string();
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rateLimitExceeded",
+            format!("Rate limit exceeded; try again in {retry_delay} seconds"),
+            &[("retryDelay", &delay)],
+        );
+        e.retry_after = Some(retry_delay);
+        e
+    }
+
     /// 503 with a retry delay in seconds.
     pub fn unavailable(retry_delay: u64) -> Self {
         let delay = retry_delay.to_string();
@@ -230,6 +300,9 @@ impl From<Error> for ApiErrorResponse {
             ),
             Error::NotFound { entity, id } => Self::not_found(entity, &id),
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message, &[]),
+            Error::Stale(message) => {
+                Self::new(StatusCode::CONFLICT, "optimisticConcurrency", message, &[])
+            }
             Error::Forbidden(message) => {
                 tracing::info!(reason = %message, "refused");
                 Self::new(StatusCode::FORBIDDEN, "authorization", "Access denied", &[])

@@ -1,13 +1,18 @@
 //! The HTTP surface (axum only): parse, authenticate, call the domain, render. One module per
 //! API family; handlers stay thin.
 
+pub mod administrators;
 pub mod bearer;
 pub mod client_auth;
 pub mod errors;
+pub mod invitations;
+pub mod json;
 pub mod me;
 pub mod oauth;
 pub mod oidc;
 pub mod ops;
+pub mod secure_clients;
+pub mod systemlog;
 pub mod transaction;
 pub mod trust;
 
@@ -17,7 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::app::Shared;
 use errors::ApiErrorResponse;
@@ -42,6 +47,36 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(oidc::jwks))
         .route("/cvadapis/me", get(me::me))
         .route("/cvad/manage/me", get(me::me))
+        .route("/administrators", get(administrators::list))
+        .route("/administrators/", get(administrators::list))
+        .route("/administrators/$create", post(administrators::create))
+        .route("/administrators/%24create", post(administrators::create))
+        .route("/administrators/access", put(administrators::set_access))
+        .route(
+            "/administrators/invitations",
+            delete(administrators::delete_invitation),
+        )
+        .route(
+            "/administrators/{id}",
+            get(administrators::get).delete(administrators::delete),
+        )
+        .route(
+            "/administrators/{id}/access",
+            get(administrators::get_access),
+        )
+        .route("/secureClients", get(secure_clients::list))
+        .route("/secureClients/", get(secure_clients::list))
+        .route("/secureClients/$create", post(secure_clients::create))
+        .route("/secureClients/%24create", post(secure_clients::create))
+        .route(
+            "/secureClients/{id}",
+            get(secure_clients::get).delete(secure_clients::delete),
+        )
+        .route("/systemlog/records", get(systemlog::records))
+        .route(
+            "/invitations/{token}",
+            get(invitations::show).post(invitations::accept),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })

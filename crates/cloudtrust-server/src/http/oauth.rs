@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -86,6 +86,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// The handler.
 pub async fn client_credentials(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path(customer): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -116,8 +117,15 @@ pub async fn client_credentials(
         (None, Some(id), Some(secret)) => (id, secret, false),
         (None, _, _) => return Err(OAuthError::invalid_client(false)),
     };
-    let authenticated =
-        authenticate(&state, &customer, &client_id, &client_secret, used_basic).await?;
+    let authenticated = authenticate(
+        &state,
+        peer.ip(),
+        &customer,
+        &client_id,
+        &client_secret,
+        used_basic,
+    )
+    .await?;
     let now = state.clock.now();
     let keys = state.keys.current();
     let issued =

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
@@ -44,6 +44,7 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
 /// The handler.
 pub async fn trust_token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path(customer): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -53,7 +54,15 @@ pub async fn trust_token(
         return Err(OAuthError::unsupported_media_type("application/json"));
     }
     let (client_id, client_secret) = credentials(&body)?;
-    let authenticated = authenticate(&state, &customer, &client_id, &client_secret, false).await?;
+    let authenticated = authenticate(
+        &state,
+        peer.ip(),
+        &customer,
+        &client_id,
+        &client_secret,
+        false,
+    )
+    .await?;
     let now = state.clock.now();
     let keys = state.keys.current();
     let (client, owner) = (&authenticated.client, &authenticated.owner);

@@ -9,14 +9,26 @@ use crate::domain::administrators::Administrator;
 use crate::domain::permissions::{Access, AccessType};
 use crate::error::Result;
 
+/// The columns of [`AdministratorRow`], as a literal so queries stay `&'static str`.
+macro_rules! columns {
+    () => {
+        "id, customer_id, email, display_name, first_name, last_name, access_type, \
+         permission_generation, pending, etag, created_at, updated_at"
+    };
+}
+
 #[derive(FromRow)]
 struct AdministratorRow {
     id: String,
     customer_id: String,
     email: String,
     display_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
     access_type: String,
     permission_generation: i64,
+    pending: i64,
+    etag: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -37,8 +49,12 @@ fn assemble(row: AdministratorRow, permissions: BTreeSet<String>) -> Result<Admi
         customer_id: row.customer_id,
         email: row.email,
         display_name: row.display_name,
+        first_name: row.first_name,
+        last_name: row.last_name,
         access,
         permission_generation: row.permission_generation,
+        pending: row.pending != 0,
+        etag: row.etag,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -55,20 +71,44 @@ async fn with_permissions(conn: &mut Conn, row: AdministratorRow) -> Result<Admi
     assemble(row, permissions.into_iter().map(|p| p.permission).collect())
 }
 
-/// Inserts an administrator with its permissions.
-pub async fn insert(conn: &mut Conn, admin: &Administrator) -> Result<()> {
+async fn with_all_permissions(
+    conn: &mut Conn,
+    rows: Vec<AdministratorRow>,
+) -> Result<Vec<Administrator>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(with_permissions(conn, row).await?);
+    }
+    Ok(out)
+}
+
+/// Inserts an administrator with its permissions; `invitation` is the hash of a pending
+/// administrator's invitation token and its expiry.
+pub async fn insert(
+    conn: &mut Conn,
+    admin: &Administrator,
+    invitation: Option<(&str, i64)>,
+) -> Result<()> {
     sqlx::query(
-        "INSERT INTO administrators (id, customer_id, email, display_name, access_type, \
-         permission_generation, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO administrators (id, customer_id, email, display_name, first_name, last_name, \
+         access_type, permission_generation, pending, etag, created_at, updated_at, \
+         invitation_hash, invitation_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&admin.id)
     .bind(&admin.customer_id)
     .bind(&admin.email)
     .bind(&admin.display_name)
+    .bind(&admin.first_name)
+    .bind(&admin.last_name)
     .bind(admin.access.access_type().as_str())
     .bind(admin.permission_generation)
+    .bind(i64::from(admin.pending))
+    .bind(&admin.etag)
     .bind(admin.created_at)
     .bind(admin.updated_at)
+    .bind(invitation.map(|(hash, _)| hash))
+    .bind(invitation.map(|(_, expires)| expires))
     .execute(&mut *conn)
     .await?;
     insert_permissions(conn, admin).await
@@ -90,32 +130,62 @@ async fn insert_permissions(conn: &mut Conn, admin: &Administrator) -> Result<()
     Ok(())
 }
 
-/// Replaces an administrator's access, generation and update time.
-pub async fn update_access(conn: &mut Conn, admin: &Administrator) -> Result<()> {
-    sqlx::query(
-        "UPDATE administrators SET access_type = $1, permission_generation = $2, updated_at = $3 \
-         WHERE id = $4",
+/// Replaces an administrator's access, generation, eTag and update time, provided its eTag is
+/// still `expected_etag`; returns whether it was (a concurrent change makes it `false`).
+pub async fn update_access(
+    conn: &mut Conn,
+    admin: &Administrator,
+    expected_etag: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE administrators SET access_type = $1, permission_generation = $2, updated_at = $3, \
+         etag = $4 WHERE id = $5 AND etag = $6",
     )
     .bind(admin.access.access_type().as_str())
     .bind(admin.permission_generation)
     .bind(admin.updated_at)
+    .bind(&admin.etag)
     .bind(&admin.id)
+    .bind(expected_etag)
     .execute(&mut *conn)
     .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM administrator_permissions WHERE administrator_id = $1")
         .bind(&admin.id)
         .execute(&mut *conn)
         .await?;
-    insert_permissions(conn, admin).await
+    insert_permissions(conn, admin).await?;
+    Ok(true)
+}
+
+/// Marks a pending administrator as accepted, once: the invitation is cleared in the same
+/// statement, so two acceptances of one token cannot both succeed.
+pub async fn accept(conn: &mut Conn, id: &str, etag: &str, at: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE administrators SET pending = 0, invitation_hash = NULL, \
+         invitation_expires_at = NULL, etag = $1, updated_at = $2 \
+         WHERE id = $3 AND pending = 1",
+    )
+    .bind(etag)
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The administrator with `id`.
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Administrator>> {
-    let row: Option<AdministratorRow> =
-        sqlx::query_as("SELECT id, customer_id, email, display_name, access_type, permission_generation, created_at, updated_at FROM administrators WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row: Option<AdministratorRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM administrators WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     match row {
         Some(row) => Ok(Some(with_permissions(conn, row).await?)),
         None => Ok(None),
@@ -128,7 +198,11 @@ pub async fn by_email(
     customer_id: &str,
     email: &str,
 ) -> Result<Option<Administrator>> {
-    let row: Option<AdministratorRow> = sqlx::query_as("SELECT id, customer_id, email, display_name, access_type, permission_generation, created_at, updated_at FROM administrators WHERE customer_id = $1 AND email = $2")
+    let row: Option<AdministratorRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM administrators WHERE customer_id = $1 AND email = $2"
+    ))
     .bind(customer_id)
     .bind(email)
     .fetch_optional(&mut *conn)
@@ -139,9 +213,31 @@ pub async fn by_email(
     }
 }
 
+/// The pending administrator whose invitation token hashes to `hash`, with the invitation's
+/// expiry.
+pub async fn by_invitation(conn: &mut Conn, hash: &str) -> Result<Option<(Administrator, i64)>> {
+    let row: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, invitation_expires_at FROM administrators \
+         WHERE invitation_hash = $1 AND pending = 1",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((id, expires)) = row else {
+        return Ok(None);
+    };
+    Ok(get(conn, &id)
+        .await?
+        .map(|admin| (admin, expires.unwrap_or(0))))
+}
+
 /// Every administrator of `customer_id`, by email.
 pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<Administrator>> {
-    let rows: Vec<AdministratorRow> = sqlx::query_as("SELECT id, customer_id, email, display_name, access_type, permission_generation, created_at, updated_at FROM administrators WHERE customer_id = $1 ORDER BY email")
+    let rows: Vec<AdministratorRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM administrators WHERE customer_id = $1 ORDER BY email"
+    ))
     .bind(customer_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -167,10 +263,32 @@ pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<Admin
         .collect()
 }
 
-/// How many Full administrators `customer_id` has.
+/// Up to `limit` administrators of `customer_id` whose email sorts after `after`, by email.
+pub async fn page(
+    conn: &mut Conn,
+    customer_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Administrator>> {
+    let rows: Vec<AdministratorRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM administrators WHERE customer_id = $1 AND email > $2 \
+         ORDER BY email LIMIT $3"
+    ))
+    .bind(customer_id)
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    with_all_permissions(conn, rows).await
+}
+
+/// How many accepted Full administrators `customer_id` has.
 pub async fn count_full(conn: &mut Conn, customer_id: &str) -> Result<i64> {
     let (count,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM administrators WHERE customer_id = $1 AND access_type = 'full'",
+        "SELECT COUNT(*) FROM administrators \
+         WHERE customer_id = $1 AND access_type = 'full' AND pending = 0",
     )
     .bind(customer_id)
     .fetch_one(conn)

@@ -86,6 +86,32 @@ pub async fn list(
     Ok(rows.into_iter().map(ApiClient::from).collect())
 }
 
+/// Up to `limit` clients of `owner_id` in `customer_id` created after the key `after`
+/// (`(created_at, id)` of the last one seen), oldest first.
+pub async fn page(
+    conn: &mut Conn,
+    customer_id: &str,
+    owner_id: &str,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<ApiClient>> {
+    let (after_time, after_id) = after.unwrap_or((i64::MIN, ""));
+    let rows: Vec<ApiClientRow> = sqlx::query_as(
+        "SELECT id, customer_id, owner_id, name, secret_hash, created_at, last_used_at \
+         FROM api_clients WHERE customer_id = $1 AND owner_id = $2 \
+         AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
+         ORDER BY created_at, id LIMIT $5",
+    )
+    .bind(customer_id)
+    .bind(owner_id)
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(ApiClient::from).collect())
+}
+
 /// Deletes a client.
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool> {
     let done = sqlx::query("DELETE FROM api_clients WHERE id = $1")

@@ -1,6 +1,7 @@
 //! Presenting bearer tokens to cloudtrust's own APIs (`/cvadapis/me`, `/cvad/manage/me`).
 
 use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 
 use crate::support::db_test;
@@ -116,14 +117,14 @@ db_test! {
         let operator = Actor::operator();
         // A second Full administrator, so the owner may be reduced.
         env.directory()
-            .add_administrator(&operator, "acme", "second@acme.example", None, Access::Full)
+            .add_administrator(&operator, "acme", NewAdministrator::with_email("second@acme.example", None, Access::Full))
             .await
             .expect("second admin");
         let old = format!("CwsAuth Bearer={}", env.token(&seed.client_id, &seed.secret).await);
         assert_eq!(env.me(&old).await.status(), 200);
 
         env.directory()
-            .set_access(&operator, "acme", &seed.admin, Access::custom(["API Clients"]).expect("known"))
+            .set_access(&operator, "acme", AdministratorRef::Email(&seed.admin), Access::custom(["API Clients"]).expect("known"), None)
             .await
             .expect("reduce");
         assert_eq!(env.me(&old).await.status(), 401, "a token issued before the reduction is stale");
@@ -132,7 +133,7 @@ db_test! {
 
         // Widening access does not invalidate tokens.
         env.directory()
-            .set_access(&operator, "acme", &seed.admin, Access::Full)
+            .set_access(&operator, "acme", AdministratorRef::Email(&seed.admin), Access::Full, None)
             .await
             .expect("widen");
         assert_eq!(env.me(&new).await.status(), 200);

@@ -6,6 +6,7 @@ mod testdb;
 
 mod support;
 
+mod administration;
 mod bearer;
 mod discovery;
 mod logging;
@@ -13,5 +14,6 @@ mod nodes;
 mod ops;
 mod rules;
 mod sdk;
+mod throttling;
 mod token_endpoint;
 mod trust;

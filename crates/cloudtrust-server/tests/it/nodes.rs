@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 
 use crate::support::{db_test, eventually, token_request};
@@ -44,7 +45,7 @@ db_test! {
         let seed = env.seed().await;
         let operator = Actor::operator();
         env.directory()
-            .add_administrator(&operator, "acme", "second@acme.example", None, Access::Full)
+            .add_administrator(&operator, "acme", NewAdministrator::with_email("second@acme.example", None, Access::Full))
             .await
             .expect("second admin");
         let other = env.another_node().await;
@@ -56,7 +57,7 @@ db_test! {
         };
         assert_eq!(me_on_other().await, 200);
         env.directory()
-            .set_access(&operator, "acme", &seed.admin, Access::custom(["Notifications"]).expect("known"))
+            .set_access(&operator, "acme", AdministratorRef::Email(&seed.admin), Access::custom(["Notifications"]).expect("known"), None)
             .await
             .expect("reduce");
         assert!(eventually(PROPAGATION, || async { me_on_other().await == 401 }).await);

@@ -2,6 +2,7 @@
 
 use cloudtrust_server::domain::audit::{Actor, event_types};
 use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, NOTIFICATIONS};
 use cloudtrust_server::error::Error;
 use cloudtrust_server::store;
@@ -21,18 +22,18 @@ db_test! {
         let operator = Actor::operator();
         let directory = env.directory();
         directory
-            .add_administrator(&operator, "acme", "b@acme.example", None, Access::custom([API_CLIENTS]).expect("known"))
+            .add_administrator(&operator, "acme", NewAdministrator::with_email("b@acme.example", None, Access::custom([API_CLIENTS]).expect("known")))
             .await
             .expect("admin b");
         let theirs = directory
-            .create_api_client(&operator, "acme", "b@acme.example", "b's client")
+            .create_api_client(&operator, "acme", AdministratorRef::Email("b@acme.example"), "b's client")
             .await
             .expect("client");
-        let owner_view = directory.api_clients("acme", Some(&seed.admin)).await.expect("list");
-        assert_eq!(owner_view.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [seed.client_id.as_str()]);
-        let b_view = directory.api_clients("acme", Some("B@acme.example")).await.expect("list");
-        assert_eq!(b_view.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [theirs.client.id.as_str()]);
-        assert_eq!(directory.api_clients("acme", None).await.expect("operator view").len(), 2);
+        let owner_view = directory.api_clients(&operator, "acme", Some(AdministratorRef::Email(&seed.admin)), None).await.expect("list");
+        assert_eq!(owner_view.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [seed.client_id.as_str()]);
+        let b_view = directory.api_clients(&operator, "acme", Some(AdministratorRef::Email("B@acme.example")), None).await.expect("list");
+        assert_eq!(b_view.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [theirs.client.id.as_str()]);
+        assert_eq!(directory.api_clients(&operator, "acme", None, None).await.expect("operator view").items.len(), 2);
     }
 }
 
@@ -42,14 +43,14 @@ db_test! {
         let operator = Actor::operator();
         let directory = env.directory();
         directory
-            .add_administrator(&operator, "acme", "notify@acme.example", None, Access::custom([NOTIFICATIONS]).expect("known"))
+            .add_administrator(&operator, "acme", NewAdministrator::with_email("notify@acme.example", None, Access::custom([NOTIFICATIONS]).expect("known")))
             .await
             .expect("admin");
         let refused = directory
-            .create_api_client(&operator, "acme", "notify@acme.example", "nope")
+            .create_api_client(&operator, "acme", AdministratorRef::Email("notify@acme.example"), "nope")
             .await;
         assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
-        assert!(directory.api_clients("acme", Some("notify@acme.example")).await.expect("list").is_empty());
+        assert!(directory.api_clients(&operator, "acme", Some(AdministratorRef::Email("notify@acme.example")), None).await.expect("list").items.is_empty());
     }
 }
 
@@ -59,16 +60,16 @@ db_test! {
         let operator = Actor::operator();
         let directory = env.directory();
         directory
-            .add_administrator(&operator, "acme", "keeper@acme.example", None, Access::Full)
+            .add_administrator(&operator, "acme", NewAdministrator::with_email("keeper@acme.example", None, Access::Full))
             .await
             .expect("second full admin");
         let token = format!("CwsAuth Bearer={}", env.token(&seed.client_id, &seed.secret).await);
         let removed = directory
-            .remove_administrator(&operator, "acme", &seed.admin)
+            .remove_administrator(&operator, "acme", AdministratorRef::Email(&seed.admin))
             .await
             .expect("remove");
         assert_eq!(removed.removed_clients, std::slice::from_ref(&seed.client_id));
-        assert!(directory.api_clients("acme", None).await.expect("list").is_empty());
+        assert!(directory.api_clients(&operator, "acme", None, None).await.expect("list").items.is_empty());
         assert_eq!(env.me(&token).await.status(), 401, "tokens of removed clients stop working");
         let response = env.request_token("root", &seed.client_id, &seed.secret).await;
         assert_eq!(response.status(), 400, "a removed client gets no token");
@@ -100,15 +101,15 @@ db_test! {
         let operator = Actor::operator();
         let directory = env.directory();
         let reduce = directory
-            .set_access(&operator, "acme", &seed.admin, Access::custom([API_CLIENTS]).expect("known"))
+            .set_access(&operator, "acme", AdministratorRef::Email(&seed.admin), Access::custom([API_CLIENTS]).expect("known"), None)
             .await;
         assert!(matches!(reduce, Err(Error::Forbidden(_))), "{reduce:?}");
-        let remove = directory.remove_administrator(&operator, "acme", &seed.admin).await;
+        let remove = directory.remove_administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await;
         assert!(matches!(remove, Err(Error::Forbidden(_))), "{remove:?}");
         // Nothing half-done: the owner and its client are untouched.
-        let admin = directory.administrator("acme", &seed.admin).await.expect("still there");
+        let admin = directory.administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await.expect("still there");
         assert_eq!(admin.access, Access::Full);
-        assert_eq!(directory.api_clients("acme", None).await.expect("list").len(), 1);
+        assert_eq!(directory.api_clients(&operator, "acme", None, None).await.expect("list").items.len(), 1);
     }
 }
 
@@ -127,19 +128,19 @@ db_test! {
         assert_eq!(generated.id.len(), 12);
         assert_eq!(directory.customers().await.expect("list").len(), 2);
 
-        let bad_email = directory.add_administrator(&operator, "acme", "not-an-email", None, Access::Full).await;
+        let bad_email = directory.add_administrator(&operator, "acme", NewAdministrator::with_email("not-an-email", None, Access::Full)).await;
         assert!(matches!(bad_email, Err(Error::Invalid { .. })));
-        let dup_admin = directory.add_administrator(&operator, "acme", "OWNER@acme.example", None, Access::Full).await;
+        let dup_admin = directory.add_administrator(&operator, "acme", NewAdministrator::with_email("OWNER@acme.example", None, Access::Full)).await;
         assert!(matches!(dup_admin, Err(Error::Conflict(_))), "{dup_admin:?}");
-        let no_customer = directory.add_administrator(&operator, "nobody", "x@y.example", None, Access::Full).await;
+        let no_customer = directory.add_administrator(&operator, "nobody", NewAdministrator::with_email("x@y.example", None, Access::Full)).await;
         assert!(matches!(no_customer, Err(Error::NotFound { .. })));
         assert_eq!(directory.administrators("acme").await.expect("list").len(), 1);
 
-        let unknown_owner = directory.create_api_client(&operator, "acme", "ghost@acme.example", "x").await;
+        let unknown_owner = directory.create_api_client(&operator, "acme", AdministratorRef::Email("ghost@acme.example"), "x").await;
         assert!(matches!(unknown_owner, Err(Error::NotFound { .. })));
-        let empty_name = directory.create_api_client(&operator, "acme", "owner@acme.example", "  ").await;
+        let empty_name = directory.create_api_client(&operator, "acme", AdministratorRef::Email("owner@acme.example"), "  ").await;
         assert!(matches!(empty_name, Err(Error::Invalid { .. })));
-        assert_eq!(directory.api_clients("acme", None).await.expect("list").len(), 1);
+        assert_eq!(directory.api_clients(&operator, "acme", None, None).await.expect("list").items.len(), 1);
     }
 }
 
@@ -156,7 +157,7 @@ db_test! {
         for expected in [event_types::CUSTOMER_CREATE, event_types::ADMINISTRATOR_CREATE, event_types::SECURECLIENT_CREATE] {
             assert!(events.iter().any(|e| e == expected), "{expected} in {events:?}");
         }
-        let clients = env.directory().api_clients("acme", None).await.expect("list");
-        assert!(clients[0].last_used_at.is_some(), "last use is recorded");
+        let clients = env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("list");
+        assert!(clients.items[0].last_used_at.is_some(), "last use is recorded");
     }
 }

@@ -8,6 +8,7 @@ use cloudtrust_server::app::App;
 use cloudtrust_server::domain::Directory;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::{Clock, Config, RunningServer, SystemClock};
 
@@ -100,6 +101,7 @@ impl TestDb {
             database_url: Some(self.url.clone()),
             change_poll_millis: 50,
             usage_flush_millis: 100,
+            mail_dir: Some(self.data_dir.path().join("mail")),
             ..Config::default()
         }
     }
@@ -185,14 +187,17 @@ impl Env {
             .add_administrator(
                 &operator,
                 "acme",
-                "owner@acme.example",
-                Some("Owner"),
-                Access::Full,
+                NewAdministrator::with_email("owner@acme.example", Some("Owner"), Access::Full),
             )
             .await
             .expect("administrator");
         let created = directory
-            .create_api_client(&operator, "acme", "owner@acme.example", "ci")
+            .create_api_client(
+                &operator,
+                "acme",
+                AdministratorRef::Email("owner@acme.example"),
+                "ci",
+            )
             .await
             .expect("client");
         Seed {

@@ -64,6 +64,14 @@ db_test! {
         db.json(&["client", "delete", "--customer", "acme", "--id", &ann_client]);
         assert_eq!(count(&db.json(&["client", "list", "--customer", "acme"])), 0);
         assert_eq!(db.json(&["admin", "permissions"]).as_array().expect("catalogue").len(), 5);
+
+        let invited = db.json(&["admin", "invite", "--customer", "acme", "--email", "cy@acme.example", "--permission", "API Clients"]);
+        assert_eq!(invited["administrator"]["pending"], true);
+        let link = invited["invitation_link"].as_str().expect("link");
+        assert!(link.starts_with("http://127.0.0.1:8080/invitations/"), "{link}");
+        let listed = db.json(&["admin", "list", "--customer", "acme"]);
+        assert!(listed.as_array().expect("admins").iter().any(|a| a["email"] == "cy@acme.example" && a["pending"] == true));
+        refused(&db, &["client", "create", "--customer", "acme", "--admin", "cy@acme.example", "--name", "early"]);
         assert!(db.run(&["migrate"]).status.success());
     }
 }

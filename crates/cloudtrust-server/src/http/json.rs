@@ -1,0 +1,173 @@
+//! JSON in and out for the resource APIs: a body extractor whose failures are the common
+//! error shape (415, 413, 400 `invalidJson` / `missing` / `invalidEnum`), query parameters
+//! matched case-insensitively as ASP.NET does, and RFC 3339 times.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::errors::ApiErrorResponse;
+use super::media_type;
+use crate::domain::paging::PageRequest;
+
+/// A JSON request body.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let media = media_type(request.headers()).unwrap_or_default();
+        if !(media == "application/json" || media.ends_with("+json")) {
+            return Err(ApiErrorResponse::unsupported_media_type(&media));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiErrorResponse::too_large())?;
+        parse(&body).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, naming what is wrong with it.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiErrorResponse> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiErrorResponse::bad_request("invalidJson", format!("The body is not JSON: {e}"), "body")
+    })?;
+    serde_json::from_value(value).map_err(|e| {
+        let text = e.to_string();
+        let quoted = text.split('`').nth(1).unwrap_or("body").to_owned();
+        if text.starts_with("missing field") {
+            ApiErrorResponse::bad_request("missing", format!("{quoted} is required"), &quoted)
+        } else if text.starts_with("unknown variant") {
+            ApiErrorResponse::bad_request("invalidEnum", text.clone(), &quoted)
+        } else {
+            ApiErrorResponse::bad_request("invalidJson", text, "body")
+        }
+    })
+}
+
+/// The query parameters, names lowercased (Citrix's services match them in any case).
+#[derive(Debug, Clone, Default)]
+pub struct Query(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(Query(
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect(),
+        ))
+    }
+}
+
+impl Query {
+    /// The value of `name` (any case), unless empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// The page asked for with `limit_name` (1 to `max`, default `default`) and `token_name`.
+    pub fn page(
+        &self,
+        limit_name: &str,
+        token_name: &str,
+        default: usize,
+        max: usize,
+    ) -> Result<PageRequest, ApiErrorResponse> {
+        let limit = match self.get(limit_name) {
+            None => default,
+            Some(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiErrorResponse::bad_request(
+                        "outOfRange",
+                        format!("Maximum items per page is between 1 and {max}"),
+                        limit_name,
+                    )
+                })?,
+        };
+        Ok(PageRequest {
+            continuation: self.get(token_name).map(str::to_owned),
+            limit,
+        })
+    }
+}
+
+/// Refuses (406) a request whose `Accept` rules out JSON; no `Accept` is fine.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonAccepted;
+
+impl<S: Send + Sync> FromRequestParts<S> for JsonAccepted {
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if super::me::accepts_json(&parts.headers) {
+            Ok(JsonAccepted)
+        } else {
+            let asked = parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            Err(ApiErrorResponse::not_acceptable(asked))
+        }
+    }
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-11-25T22:40:46Z`).
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        name: String,
+        kind: Kind,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    enum Kind {
+        A,
+    }
+
+    #[test]
+    fn body_errors_name_the_problem() {
+        let name = |body: &[u8]| {
+            parse::<Body>(body)
+                .expect_err("refused")
+                .body()
+                .name()
+                .to_owned()
+        };
+        assert_eq!(name(b"{"), "invalidJson");
+        assert_eq!(name(br#"{"kind":"A"}"#), "missing");
+        assert_eq!(name(br#"{"name":"x","kind":"B"}"#), "invalidEnum");
+        assert_eq!(name(br#"{"name":1,"kind":"A"}"#), "invalidJson");
+        let body = parse::<Body>(br#"{"name":"x","kind":"A"}"#).expect("parses");
+        assert_eq!(body.name, "x");
+        assert!(matches!(body.kind, Kind::A));
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

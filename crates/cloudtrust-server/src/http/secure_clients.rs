@@ -1,0 +1,127 @@
+//! `/secureClients`: the caller's own API clients, in the style of Citrix Cloud's APIs. The
+//! command line's `client` commands and these handlers call the same directory functions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cloudtrust_proto::admin::{
+    CreateSecureClientInput, CreatedSecureClient, SecureClient, SecureClientOwner,
+    SecureClientsResult,
+};
+
+use super::AppState;
+use super::administrators::{DEFAULT_PAGE, MAX_PAGE};
+use super::bearer::Caller;
+use super::errors::ApiErrorResponse;
+use super::json::{ApiJson, JsonAccepted, Query, rfc3339};
+use crate::domain::administrators::Administrator;
+use crate::domain::api_clients::ApiClient;
+use crate::domain::audit::Actor;
+use crate::domain::directory::AdministratorRef;
+
+/// The wire form of an API client owned by `owner`.
+pub fn secure_client(client: &ApiClient, owner: &Administrator) -> SecureClient {
+    SecureClient {
+        id: client.id.clone(),
+        name: client.name.clone(),
+        customer_id: client.customer_id.clone(),
+        owner: SecureClientOwner {
+            user_id: owner.id.clone(),
+            email: owner.email.clone(),
+        },
+        created_date: rfc3339(client.created_at),
+        last_accessed_date: client.last_used_at.map(rfc3339),
+    }
+}
+
+/// `GET /secureClients`: one page of the caller's own clients.
+pub async fn list(
+    State(state): State<AppState>,
+    _: JsonAccepted,
+    caller: Caller,
+    query: Query,
+) -> Result<Json<SecureClientsResult>, ApiErrorResponse> {
+    let page = query.page(
+        "maxItemCount",
+        "requestContinuation",
+        DEFAULT_PAGE,
+        MAX_PAGE,
+    )?;
+    let owner = &caller.owner;
+    let page = state
+        .directory
+        .api_clients(
+            &Actor::administrator(owner),
+            &caller.claims.customer,
+            Some(AdministratorRef::Id(&owner.id)),
+            Some(&page),
+        )
+        .await?;
+    Ok(Json(SecureClientsResult {
+        items: page.items.iter().map(|c| secure_client(c, owner)).collect(),
+        continuation_token: page.continuation,
+    }))
+}
+
+/// `POST /secureClients/$create`: a new client of the caller's administrator; the secret is
+/// in this answer and nowhere else.
+pub async fn create(
+    State(state): State<AppState>,
+    _: JsonAccepted,
+    caller: Caller,
+    ApiJson(input): ApiJson<CreateSecureClientInput>,
+) -> Result<Response, ApiErrorResponse> {
+    let owner = &caller.owner;
+    let created = state
+        .directory
+        .create_api_client(
+            &Actor::administrator(owner),
+            &caller.claims.customer,
+            AdministratorRef::Id(&owner.id),
+            &input.name,
+        )
+        .await?;
+    let body = CreatedSecureClient {
+        client: secure_client(&created.client, owner),
+        secret: created.secret,
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// `GET /secureClients/{id}`: one of the caller's clients.
+pub async fn get(
+    State(state): State<AppState>,
+    _: JsonAccepted,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SecureClient>, ApiErrorResponse> {
+    let owner = &caller.owner;
+    let client = state
+        .directory
+        .api_client(&Actor::administrator(owner), &caller.claims.customer, &id)
+        .await?;
+    Ok(Json(secure_client(&client, owner)))
+}
+
+/// `DELETE /secureClients/{id}`: deletes one of the caller's clients; its tokens stop working.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiErrorResponse> {
+    state
+        .directory
+        .delete_api_client(
+            &Actor::administrator(&caller.owner),
+            &caller.claims.customer,
+            &id,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

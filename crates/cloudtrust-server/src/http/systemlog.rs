@@ -1,0 +1,143 @@
+//! `GET /systemlog/records`: Citrix Cloud's SystemLog API over cloudtrust's audit records,
+//! newest first.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use cloudtrust_proto::systemlog::{SystemLogRecord, SystemLogRecords};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use super::AppState;
+use super::bearer::Caller;
+use super::errors::ApiErrorResponse;
+use super::json::{JsonAccepted, Query, rfc3339};
+use crate::domain::audit::{Actor, AuditEvent};
+
+/// Largest `Limit`.
+pub const MAX_LIMIT: usize = 200;
+/// `Limit` when not given.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// Reads a time as clients send it: RFC 3339, or a UTC date and time without offset (with or
+/// without fractions), or a date alone.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t.unix_timestamp());
+    }
+    let whole_seconds = text.split('.').next().unwrap_or(text).trim_end_matches('Z');
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    if let Ok(t) = PrimitiveDateTime::parse(whole_seconds, format) {
+        return Some(t.assume_utc().unix_timestamp());
+    }
+    let format = format_description!("[year]-[month]-[day]");
+    Date::parse(text, format)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+fn time_parameter(query: &Query, name: &str, default: i64) -> Result<i64, ApiErrorResponse> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(text) => parse_time(text).ok_or_else(|| {
+            ApiErrorResponse::bad_request(
+                "invalidString",
+                format!("Invalid value provided for {name}; use yyyy-MM-ddTHH:mm:ssZ"),
+                name,
+            )
+        }),
+    }
+}
+
+/// A JSON object's members as strings, the shape Citrix's records use.
+fn flatten(value: Option<&serde_json::Value>) -> Option<BTreeMap<String, String>> {
+    let object = value?.as_object()?;
+    Some(
+        object
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect(),
+    )
+}
+
+fn record(event: &AuditEvent) -> SystemLogRecord {
+    SystemLogRecord {
+        record_id: event.id.clone(),
+        utc_timestamp: rfc3339(event.at),
+        customer_id: event.customer_id.clone().unwrap_or_default(),
+        event_type: event.event_type.clone(),
+        target_id: event.target_id.clone(),
+        target_display_name: event.target_display_name.clone(),
+        target_type: event.target_type.clone(),
+        before_changes: flatten(event.before_changes.as_ref()),
+        after_changes: flatten(event.after_changes.as_ref()),
+        actor_id: event.actor.id.clone(),
+        actor_display_name: event.actor.display_name.clone(),
+        actor_type: event.actor.actor_type.as_str().to_owned(),
+        message: BTreeMap::from([("en-US".to_owned(), event.message.clone())]),
+    }
+}
+
+/// The handler.
+pub async fn records(
+    State(state): State<AppState>,
+    _: JsonAccepted,
+    caller: Caller,
+    query: Query,
+) -> Result<Json<SystemLogRecords>, ApiErrorResponse> {
+    let start = time_parameter(&query, "StartDateTime", 0)?;
+    let end = time_parameter(&query, "EndDateTime", state.clock.now())?;
+    if start > end {
+        return Err(ApiErrorResponse::bad_request(
+            "outOfRange",
+            "Start DateTime cannot be after the end DateTime.",
+            "StartDateTime",
+        ));
+    }
+    let page = query.page("Limit", "ContinuationToken", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let (page, total) = state
+        .directory
+        .system_log(
+            &Actor::administrator(&caller.owner),
+            &caller.claims.customer,
+            (start, end),
+            &page,
+        )
+        .await?;
+    Ok(Json(SystemLogRecords {
+        count: page.items.len(),
+        items: page.items.iter().map(record).collect(),
+        estimated_total_items: total,
+        continuation_token: page.continuation,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_are_read_in_the_forms_clients_send() {
+        let expected = Some(1_577_836_800); // 2020-01-01T00:00:00Z
+        for text in [
+            "2020-01-01T00:00:00Z",
+            "2020-01-01T00:00:00.000Z",
+            "2020-01-01T00:00:00",
+            "2020-01-01T01:00:00+01:00",
+            "2020-01-01",
+        ] {
+            assert_eq!(parse_time(text), expected, "{text}");
+        }
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}

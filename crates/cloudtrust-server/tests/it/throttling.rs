@@ -1,0 +1,140 @@
+//! Abuse protection of the token endpoints: failed attempts are limited per client id and per
+//! source address; a well-behaved client is never throttled by another client's failures.
+
+use std::time::Duration;
+
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::directory::AdministratorRef;
+use cloudtrust_server::store;
+use serde_json::Value;
+
+use crate::support::{Backend, Env, eventually};
+
+/// Failures per minute allowed in these tests: one token back every half second.
+const LIMIT: u32 = 120;
+
+async fn env_with_limits(backend: Backend) -> Option<Env> {
+    Env::with(backend, |config| {
+        config.failed_attempts_per_client = LIMIT;
+        config.failed_attempts_per_address = LIMIT;
+    })
+    .await
+}
+
+async fn throttling_kicks_in_and_recovers(env: Env) {
+    let seed = env.seed().await;
+    let other = env
+        .directory()
+        .create_api_client(
+            &Actor::operator(),
+            "acme",
+            AdministratorRef::Email(&seed.admin),
+            "other",
+        )
+        .await
+        .expect("client");
+    for _ in 0..LIMIT {
+        let response = env
+            .request_token("root", &seed.client_id, "wrong-secret")
+            .await;
+        assert_eq!(response.status(), 400);
+    }
+    let refused = env
+        .request_token("root", &seed.client_id, "wrong-secret")
+        .await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        body["type"]
+            .as_str()
+            .expect("type")
+            .ends_with("/rateLimitExceeded")
+    );
+    assert_eq!(body["parameters"][0]["name"], "retryDelay");
+    assert_eq!(body["parameters"][0]["value"], retry_after.to_string());
+    assert_eq!(
+        env.request_token("root", &seed.client_id, &seed.secret)
+            .await
+            .status(),
+        429,
+        "the attacked client id waits too"
+    );
+
+    assert_eq!(
+        env.request_token("root", &other.client.id, &other.secret)
+            .await
+            .status(),
+        200,
+        "another client from the same address is not throttled"
+    );
+
+    let recovered = eventually(Duration::from_secs(5), || async {
+        env.request_token("root", &seed.client_id, &seed.secret)
+            .await
+            .status()
+            == 200
+    })
+    .await;
+    assert!(recovered, "the limit recovers");
+
+    // Unknown client ids are limited per source address, without touching known clients.
+    for n in 0..LIMIT {
+        let response = env
+            .request_token("root", &format!("no-such-client-{n}"), "x")
+            .await;
+        assert_eq!(response.status(), 400);
+    }
+    assert_eq!(
+        env.request_token("root", "no-such-client-x", "x")
+            .await
+            .status(),
+        429
+    );
+    assert_eq!(
+        env.request_token("root", &other.client.id, &other.secret)
+            .await
+            .status(),
+        200
+    );
+    let trust = env
+        .http
+        .post(env.url("/root/tokens/clients"))
+        .json(&serde_json::json!({"ClientId": "no-such-client-y", "ClientSecret": "x"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(trust.status(), 429, "the legacy endpoint shares the limits");
+
+    let recorded = eventually(Duration::from_secs(5), || async {
+        let store = &env.app().shared().store;
+        let events = store::audit::event_types(&mut store.conn().await.expect("conn"), "acme")
+            .await
+            .expect("events");
+        events
+            .iter()
+            .any(|(t, id)| t == "platform/secureclient/signin/failed" && *id == seed.client_id)
+    })
+    .await;
+    assert!(recorded, "failed attempts reach the system log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite() {
+    if let Some(env) = env_with_limits(Backend::Sqlite).await {
+        throttling_kicks_in_and_recovers(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    if let Some(env) = env_with_limits(Backend::Postgres).await {
+        throttling_kicks_in_and_recovers(env).await;
+    }
+}
