@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use cloudtrust_proto::{ClientCredentialsResponse, OAuthErrorBody};
+use cloudtrust_proto::{ClientCredentialsRequest, ClientCredentialsResponse, OAuthErrorBody};
 use tokio::sync::Mutex;
 
 /// How long before expiry a cached token is renewed.
@@ -125,11 +125,11 @@ impl TokenSource {
             .http
             .post(&self.token_url)
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
-            ])
+            .form(&ClientCredentialsRequest {
+                grant_type: "client_credentials".to_owned(),
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+            })
             .send()
             .await?;
         let status = response.status();

@@ -13,6 +13,7 @@ pub const PROVIDER_CITRIX_STS: &str = "CitrixSts";
 
 /// An administrator as the API shows it (`AdministratorResult`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdministratorResult {
     /// The customer administered.
@@ -50,6 +51,7 @@ pub struct AdministratorResult {
 
 /// A page of administrators (`AdministratorsResult`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdministratorsResult {
     /// The administrators of this page.
@@ -60,6 +62,7 @@ pub struct AdministratorsResult {
 
 /// `POST /administrators/$create` body (`CreateAdministratorInputModel`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAdministratorInput {
     /// `AdministratorUser`.
@@ -88,6 +91,7 @@ pub struct CreateAdministratorInput {
 /// An administrator's access (`AdministratorAccessModel`): the whole permission catalogue,
 /// each policy checked when granted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdministratorAccess {
     /// `Full` or `Custom`.
@@ -99,6 +103,7 @@ pub struct AdministratorAccess {
 
 /// One permission (`AdministratorAccessPolicyModel`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessPolicy {
     /// The permission's name, e.g. `API Clients`.
@@ -119,6 +124,7 @@ pub struct AccessPolicy {
 
 /// A checkbox (`BooleanPolicyProperty`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Checkable {
     /// Checked.
@@ -129,16 +135,19 @@ pub struct Checkable {
 
 /// The scopes of a policy (`AdministratorAccessScopeChoices`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScopeChoices {
     /// Every scope, present and future.
     pub all_scopes_selected: bool,
     /// The scopes to choose from; `null` for a policy without scopes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub choices: Option<Vec<serde_json::Value>>,
 }
 
 /// The owner of an API client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SecureClientOwner {
     /// The owner administrator's id.
@@ -149,6 +158,7 @@ pub struct SecureClientOwner {
 
 /// An API client ("secure client"), without its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SecureClient {
     /// The client id.
@@ -167,6 +177,7 @@ pub struct SecureClient {
 
 /// A page of API clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SecureClientsResult {
     /// The clients of this page.
@@ -177,6 +188,7 @@ pub struct SecureClientsResult {
 
 /// `POST /secureClients/$create` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateSecureClientInput {
     /// The client's name.
@@ -185,6 +197,7 @@ pub struct CreateSecureClientInput {
 
 /// A new API client and its secret, which is never shown again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedSecureClient {
     /// The client.

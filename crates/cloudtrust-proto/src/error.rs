@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The error body of the token endpoints (RFC 6749 §5.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorBody {
     /// One of the RFC 6749 error codes, e.g. `invalid_client`.
     pub error: String,
@@ -15,6 +16,7 @@ pub struct OAuthErrorBody {
 /// Citrix Cloud's common error body for resource APIs:
 /// `{"type":"https://errors-api.cloud.com/common/<name>","detail":…,"parameters":[…]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// `https://errors-api.cloud.com/common/<name>`.
     #[serde(rename = "type")]
@@ -28,6 +30,7 @@ pub struct ApiError {
 
 /// One `{name, value}` pair of an [`ApiError`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorParameter {
     /// Parameter name, e.g. `reason`.
     pub name: String,

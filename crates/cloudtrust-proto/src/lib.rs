@@ -12,4 +12,6 @@ pub mod token;
 
 pub use error::{ApiError, ApiErrorParameter, OAuthErrorBody};
 pub use me::{MeCustomer, MeResponse, MeSite};
-pub use token::{ClientCredentialsResponse, TrustTokenResponse};
+pub use token::{
+    ClientCredentialsRequest, ClientCredentialsResponse, TrustTokenRequest, TrustTokenResponse,
+};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who the presented token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct MeResponse {
     /// The id of the administrator the API client acts for.
@@ -22,6 +23,7 @@ pub struct MeResponse {
 
 /// A customer in [`MeResponse`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct MeCustomer {
     /// Customer id.
@@ -34,6 +36,7 @@ pub struct MeCustomer {
 
 /// A site in [`MeCustomer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct MeSite {
     /// Site id (a GUID).

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SystemLogRecord {
     /// Record id.
@@ -38,6 +39,7 @@ pub struct SystemLogRecord {
 
 /// A page of records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SystemLogRecords {
     /// The records, newest first.

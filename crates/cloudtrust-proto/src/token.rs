@@ -2,11 +2,38 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Form body of `POST /cctrustoauth2/{customerid}/tokens/clients`
+/// (`application/x-www-form-urlencoded`). The client id and secret may come in HTTP Basic
+/// authentication instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientCredentialsRequest {
+    /// Always `client_credentials`.
+    pub grant_type: String,
+    /// The API client id.
+    pub client_id: String,
+    /// The API client secret.
+    pub client_secret: String,
+}
+
+/// Body of the deprecated trust-service endpoint `POST /{customerid}/tokens/clients`. The
+/// server matches the property names in any letter case (`clientId` is common).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "PascalCase")]
+pub struct TrustTokenRequest {
+    /// The API client id.
+    pub client_id: String,
+    /// The API client secret.
+    pub client_secret: String,
+}
+
 /// Success body of `POST /cctrustoauth2/{customerid}/tokens/clients`.
 ///
 /// Exactly three keys, and `expires_in` is a JSON **string**: Citrix's Go SDK decodes it into a
 /// string and fails on a number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientCredentialsResponse {
     /// Always `bearer`.
     pub token_type: String,
@@ -18,6 +45,7 @@ pub struct ClientCredentialsResponse {
 
 /// Success body of the deprecated trust-service endpoint `POST /{customerid}/tokens/clients`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TrustTokenResponse {
     /// The owner administrator's email; may change over time.

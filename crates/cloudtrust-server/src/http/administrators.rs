@@ -141,6 +141,18 @@ fn require_enum(value: &str, allowed: &str, field: &str) -> Result<(), ApiErrorR
 }
 
 /// `GET /administrators`: one page, with the filters of the Go SDK.
+#[utoipa::path(
+    get,
+    path = "/administrators",
+    operation_id = "fetchAdministrators",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("maxItemCount" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"), ("requestContinuation" = Option<String>, Query, description = "`continuationToken` of the previous page"),
+        ("type" = Option<String>, Query, description = "Only this type (`AdministratorUser`)"),
+        ("providerType" = Option<String>, Query, description = "Only this provider (`CitrixSts`)"),
+        ("id" = Option<String>, Query, description = "Only this administrator (`userId` or `ucOid`)")),
+    responses((status = 200, description = "One page; `continuationToken` is null on the last", body = AdministratorsResult), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -208,6 +220,19 @@ pub async fn list(
 }
 
 /// `POST /administrators/$create`: invites an administrator, pending until accepted.
+#[utoipa::path(
+    post,
+    path = "/administrators/$create",
+    operation_id = "createAdministrator",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's")),
+    request_body = CreateAdministratorInput,
+    responses(
+        (status = 201, description = "The invited administrator, pending until accepted", body = AdministratorResult),
+        (status = 409, description = "An administrator with this email exists", body = cloudtrust_proto::ApiError),
+        super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -244,6 +269,15 @@ pub async fn create(
 }
 
 /// `GET /administrators/{id}`: one administrator, by id or `ucOid`.
+#[utoipa::path(
+    get,
+    path = "/administrators/{id}",
+    operation_id = "getAdministrator",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("id" = String, Path, description = "`userId` or `ucOid`")),
+    responses((status = 200, description = "The administrator", body = AdministratorResult), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -267,6 +301,15 @@ fn with_etag(body: AdministratorAccess, etag: &str) -> Response {
 }
 
 /// `GET /administrators/{id}/access`: the catalogue, with what the administrator holds.
+#[utoipa::path(
+    get,
+    path = "/administrators/{id}/access",
+    operation_id = "getAdministratorAccess",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("id" = String, Path, description = "`userId` or `ucOid`")),
+    responses((status = 200, description = "The permission catalogue, granted policies checked; `ETag` header", body = AdministratorAccess), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn get_access(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -283,6 +326,20 @@ pub async fn get_access(
 
 /// `PUT /administrators/access?id=`: replaces an administrator's access. With `If-Match`, a
 /// change based on an older `eTag` gets 409 `optimisticConcurrency`.
+#[utoipa::path(
+    put,
+    path = "/administrators/access",
+    operation_id = "updateAdministratorAccess",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("id" = String, Query, description = "`userId` or `ucOid`"),
+        ("If-Match" = Option<String>, Header, description = "The `eTag` the change is based on")),
+    request_body = AdministratorAccess,
+    responses(
+        (status = 200, description = "The new access; `ETag` header", body = AdministratorAccess),
+        (status = 409, description = "`optimisticConcurrency`: the administrator changed since that `eTag`", body = cloudtrust_proto::ApiError),
+        super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn set_access(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -315,6 +372,15 @@ pub async fn set_access(
 
 /// `DELETE /administrators/{id}`: removes the administrator, its API clients and the
 /// validity of their tokens, in one transaction.
+#[utoipa::path(
+    delete,
+    path = "/administrators/{id}",
+    operation_id = "deleteAdministrator",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("id" = String, Path, description = "`userId` or `ucOid`")),
+    responses((status = 204, description = "Removed, with its API clients"), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -329,6 +395,15 @@ pub async fn delete(
 }
 
 /// `DELETE /administrators/invitations?email=`: withdraws a pending invitation; answers `true`.
+#[utoipa::path(
+    delete,
+    path = "/administrators/invitations",
+    operation_id = "deleteInvitation",
+    tag = "Administrators",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("email" = String, Query, description = "The invited address")),
+    responses((status = 200, description = "Withdrawn", body = bool), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn delete_invitation(
     State(state): State<AppState>,
     caller: Caller,

@@ -31,6 +31,15 @@ pub fn accepts_json(headers: &HeaderMap) -> bool {
 }
 
 /// The handler.
+#[utoipa::path(
+    get,
+    path = "/cvadapis/me",
+    operation_id = "getMe",
+    tag = "Bearer tokens",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's")),
+    responses((status = 200, description = "Who the bearer token belongs to", body = MeResponse), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn me(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -67,4 +76,22 @@ pub async fn me(
             }],
         }],
     }))
+}
+
+/// `GET /cvad/manage/me`: the same answer under the DaaS management path.
+#[utoipa::path(
+    get,
+    path = "/cvad/manage/me",
+    operation_id = "getManageMe",
+    tag = "Bearer tokens",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's")),
+    responses((status = 200, description = "Who the bearer token belongs to", body = MeResponse), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
+pub async fn manage_me(
+    state: State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Json<MeResponse>, ApiErrorResponse> {
+    me(state, headers, caller).await
 }

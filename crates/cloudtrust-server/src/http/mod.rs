@@ -10,6 +10,7 @@ pub mod json;
 pub mod me;
 pub mod oauth;
 pub mod oidc;
+pub mod openapi;
 pub mod ops;
 pub mod secure_clients;
 pub mod systemlog;
@@ -42,11 +43,12 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(
             "/.well-known/oauth-authorization-server",
-            get(oidc::discovery),
+            get(oidc::authorization_server_metadata),
         )
         .route("/.well-known/jwks.json", get(oidc::jwks))
         .route("/cvadapis/me", get(me::me))
-        .route("/cvad/manage/me", get(me::me))
+        .route("/cvad/manage/me", get(me::manage_me))
+        .route("/openapi.json", get(openapi::openapi))
         .route("/administrators", get(administrators::list))
         .route("/administrators/", get(administrators::list))
         .route("/administrators/$create", post(administrators::create))

@@ -84,6 +84,25 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// The handler.
+#[utoipa::path(
+    post,
+    path = "/cctrustoauth2/{customerid}/tokens/clients",
+    operation_id = "getClientCredentialsToken",
+    tag = "Bearer tokens",
+    params(("customerid" = String, Path, description = "`root`, or the client's own customer id")),
+    request_body(
+        content = cloudtrust_proto::ClientCredentialsRequest,
+        content_type = "application/x-www-form-urlencoded",
+        description = "OAuth 2.0 client credentials; the id and secret may come in HTTP Basic instead"
+    ),
+    responses(
+        (status = 200, description = "A bearer token; `expires_in` is a string", body = ClientCredentialsResponse),
+        (status = 400, description = "`invalid_client`, `invalid_request` or `unsupported_grant_type`", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 401, description = "`invalid_client` after HTTP Basic authentication", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 415, description = "The body is not a form", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = cloudtrust_proto::OAuthErrorBody),
+    )
+)]
 pub async fn client_credentials(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,

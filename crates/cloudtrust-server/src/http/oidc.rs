@@ -12,6 +12,13 @@ use super::AppState;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The discovery document.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "getOpenIdConfiguration",
+    tag = "Bearer tokens",
+    responses((status = 200, description = "OpenID Connect discovery", body = Object))
+)]
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let issuer = &state.tokens.issuer;
     let algorithm = state.keys.current().signing.algorithm.as_str();
@@ -36,7 +43,26 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
     response
 }
 
+/// The discovery document under its RFC 8414 name.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    operation_id = "getAuthorizationServerMetadata",
+    tag = "Bearer tokens",
+    responses((status = 200, description = "OAuth 2.0 authorization server metadata", body = Object))
+)]
+pub async fn authorization_server_metadata(state: State<AppState>) -> Response {
+    discovery(state).await
+}
+
 /// The public signing keys.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "getJwks",
+    tag = "Bearer tokens",
+    responses((status = 200, description = "The public signing keys (RFC 7517)", body = Object))
+)]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let keys = state.keys.current();
     let mut response = keys.jwks.to_string().into_response();

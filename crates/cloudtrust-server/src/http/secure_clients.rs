@@ -36,6 +36,15 @@ pub fn secure_client(client: &ApiClient, owner: &Administrator) -> SecureClient 
 }
 
 /// `GET /secureClients`: one page of the caller's own clients.
+#[utoipa::path(
+    get,
+    path = "/secureClients",
+    operation_id = "fetchSecureClients",
+    tag = "API clients",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("maxItemCount" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"), ("requestContinuation" = Option<String>, Query, description = "`continuationToken` of the previous page")),
+    responses((status = 200, description = "One page of the caller's own clients", body = SecureClientsResult), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -66,6 +75,16 @@ pub async fn list(
 
 /// `POST /secureClients/$create`: a new client of the caller's administrator; the secret is
 /// in this answer and nowhere else.
+#[utoipa::path(
+    post,
+    path = "/secureClients/$create",
+    operation_id = "createSecureClient",
+    tag = "API clients",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's")),
+    request_body = CreateSecureClientInput,
+    responses((status = 201, description = "The client and its secret, shown this once", body = CreatedSecureClient), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -95,6 +114,15 @@ pub async fn create(
 }
 
 /// `GET /secureClients/{id}`: one of the caller's clients.
+#[utoipa::path(
+    get,
+    path = "/secureClients/{id}",
+    operation_id = "getSecureClient",
+    tag = "API clients",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "One of the caller's clients", body = SecureClient), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     _: JsonAccepted,
@@ -110,6 +138,15 @@ pub async fn get(
 }
 
 /// `DELETE /secureClients/{id}`: deletes one of the caller's clients; its tokens stop working.
+#[utoipa::path(
+    delete,
+    path = "/secureClients/{id}",
+    operation_id = "deleteSecureClient",
+    tag = "API clients",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("id" = String, Path, description = "The client id")),
+    responses((status = 204, description = "Deleted; its tokens stop working"), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -89,6 +89,19 @@ fn record(event: &AuditEvent) -> SystemLogRecord {
 }
 
 /// The handler.
+#[utoipa::path(
+    get,
+    path = "/systemlog/records",
+    operation_id = "getSystemLogRecords",
+    tag = "System log",
+    params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"),
+        ("StartDateTime" = Option<String>, Query, description = "From, `yyyy-MM-ddTHH:mm:ssZ` (names in any case)"),
+        ("EndDateTime" = Option<String>, Query, description = "To, `yyyy-MM-ddTHH:mm:ssZ` (default now)"),
+        ("Limit" = Option<u32>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("ContinuationToken" = Option<String>, Query, description = "`continuationToken` of the previous page")),
+    responses((status = 200, description = "One page of records, newest first", body = SystemLogRecords), super::openapi::CommonErrors),
+    security(("CwsAuth" = []))
+)]
 pub async fn records(
     State(state): State<AppState>,
     _: JsonAccepted,

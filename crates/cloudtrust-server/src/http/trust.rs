@@ -42,6 +42,20 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
 }
 
 /// The handler.
+#[utoipa::path(
+    post,
+    path = "/{customerid}/tokens/clients",
+    operation_id = "getTrustServiceToken",
+    tag = "Bearer tokens",
+    params(("customerid" = String, Path, description = "`root`, or the client's own customer id")),
+    request_body(content = cloudtrust_proto::TrustTokenRequest, description = "Property names in any letter case"),
+    responses(
+        (status = 200, description = "A bearer token and an ID token (deprecated flow)", body = TrustTokenResponse),
+        (status = 400, description = "`invalid_client` or `invalid_request`", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 415, description = "The body is not JSON", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = cloudtrust_proto::OAuthErrorBody),
+    )
+)]
 pub async fn trust_token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,

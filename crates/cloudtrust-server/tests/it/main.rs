@@ -11,6 +11,7 @@ mod bearer;
 mod discovery;
 mod logging;
 mod nodes;
+mod openapi;
 mod ops;
 mod rules;
 mod sdk;

@@ -1,0 +1,108 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 description of every JSON endpoint, generated from the
+//! handlers' annotations and the wire types of `cloudtrust-proto`.
+
+use axum::Json;
+use axum::extract::State;
+use cloudtrust_proto::ApiError;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, ServerBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+use super::AppState;
+
+/// The errors every resource API may answer, in the common shape.
+#[derive(IntoResponses)]
+pub enum CommonErrors {
+    /// 400: a field is missing or malformed (`missing`, `invalidJson`, `invalidEnum`, …).
+    #[response(status = 400, description = "Bad input, named in `parameters`")]
+    BadRequest(ApiError),
+    /// 401: no token, or a bad, expired or stale one.
+    #[response(
+        status = 401,
+        description = "Missing or invalid authentication details"
+    )]
+    Unauthorized(ApiError),
+    /// 403: the caller's administrator lacks the right.
+    #[response(status = 403, description = "Access denied")]
+    Forbidden(ApiError),
+    /// 404: no such thing, or not visible to the caller.
+    #[response(status = 404, description = "Not found")]
+    NotFound(ApiError),
+    /// 406: the client does not accept JSON.
+    #[response(status = 406, description = "Must accept application/json media type")]
+    NotAcceptable(ApiError),
+    /// 503: try again after `retryDelay` seconds.
+    #[response(status = 503, description = "Service is unavailable; try again later")]
+    Unavailable(ApiError),
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "CwsAuth",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`CwsAuth Bearer=<access_token>` (also `Bearer <access_token>`), with a token \
+                 from the client-credentials endpoint",
+            ))),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cloudtrust",
+        description = "Citrix Cloud's API-access protocols, self-hosted: bearer tokens for API \
+                       clients, and the administration of administrators, API clients and the \
+                       system log."
+    ),
+    paths(
+        super::oauth::client_credentials,
+        super::trust::trust_token,
+        super::oidc::discovery,
+        super::oidc::authorization_server_metadata,
+        super::oidc::jwks,
+        super::me::me,
+        super::me::manage_me,
+        super::administrators::list,
+        super::administrators::create,
+        super::administrators::get,
+        super::administrators::get_access,
+        super::administrators::set_access,
+        super::administrators::delete,
+        super::administrators::delete_invitation,
+        super::secure_clients::list,
+        super::secure_clients::create,
+        super::secure_clients::get,
+        super::secure_clients::delete,
+        super::systemlog::records,
+        super::ops::healthz,
+        super::ops::readyz,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "Bearer tokens", description = "Getting and using bearer tokens"),
+        (name = "Administrators", description = "A customer's administrators and their access"),
+        (name = "API clients", description = "The calling administrator's API clients"),
+        (name = "System log", description = "Who changed what"),
+        (name = "Operations", description = "Health of a node"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document for this deployment: its public base URL as the server.
+pub fn document(base_url: &str) -> Document {
+    let mut doc = ApiDoc::openapi();
+    doc.servers = Some(vec![ServerBuilder::new().url(base_url).build()]);
+    doc
+}
+
+/// The handler.
+pub async fn openapi(State(state): State<AppState>) -> Json<Document> {
+    Json(document(&state.tokens.issuer))
+}
