@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::keys::kek::{KekSource, KeyEncryptionKey};
 use crate::notify::Notifier;
-use crate::store::{self, Store};
+use crate::store::{self, Backend, Store};
 use crate::throttle::Throttle;
 use crate::usage::UsageRecorder;
 use crate::{changes, http};
@@ -179,9 +179,11 @@ impl App {
                 .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
         };
         let notifier = Notifier::new(foundation.config.mail_dir.clone());
+        let usage = UsageRecorder::new(foundation.config.audit_each_token);
         let throttle = Throttle::per_minute(
             foundation.config.failed_attempts_per_client,
             foundation.config.failed_attempts_per_address,
+            foundation.config.throttle_shared && foundation.store.backend() == Backend::Postgres,
         );
         Ok(App {
             shared: Arc::new(Shared {
@@ -192,7 +194,7 @@ impl App {
                 keys,
                 cache: foundation.cache,
                 directory: foundation.directory,
-                usage: UsageRecorder::default(),
+                usage,
                 tokens,
                 secrets: foundation.secrets,
                 notifier,
@@ -248,6 +250,7 @@ impl RunningServer {
             tokio::spawn(changes::follow(shared.clone(), receiver.clone())),
             tokio::spawn(flush_usage(shared.clone(), receiver.clone())),
             tokio::spawn(purge_system_log(shared.clone(), receiver.clone())),
+            tokio::spawn(share_failures(shared.clone(), receiver.clone())),
         ];
         let mut stop = receiver;
         let router = app.router();
@@ -326,4 +329,54 @@ async fn purge_system_log(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Writes this node's failed token requests to the shared counts every second, and announces
+/// a block for every key whose total across nodes reached its limit in this window.
+async fn share_failures(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    if !shared.throttle.is_shared() {
+        return;
+    }
+    let mut last_prune = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = shared.clock.now();
+        if let Err(e) = write_failures(&shared, now).await {
+            tracing::warn!(error = %e, "sharing failed token requests failed");
+        }
+        if now - last_prune >= crate::throttle::WINDOW_SECS {
+            let pruned = match shared.store.conn().await {
+                Ok(mut conn) => {
+                    let before = now - 2 * crate::throttle::WINDOW_SECS;
+                    store::failed_attempts::prune(&mut conn, before).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "pruning shared failure counts failed");
+            }
+            last_prune = now;
+        }
+    }
+}
+
+async fn write_failures(shared: &Shared, now: i64) -> Result<()> {
+    let pending = shared.throttle.take_pending();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let window = now - now.rem_euclid(crate::throttle::WINDOW_SECS);
+    let until = window + crate::throttle::WINDOW_SECS;
+    let mut tx = shared.store.begin().await?;
+    for (key, n) in &pending {
+        let total = store::failed_attempts::add(&mut tx, key, window, *n).await?;
+        if total >= shared.throttle.limit_of(key) {
+            store::failed_attempts::announce_block(&mut tx, changes::THROTTLE_CHANNEL, key, until)
+                .await?;
+        }
+    }
+    tx.commit().await
 }

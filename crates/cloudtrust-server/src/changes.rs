@@ -52,6 +52,8 @@ impl ChangeKind {
 
 /// The PostgreSQL notification channel (see the PostgreSQL migration's trigger).
 pub const CHANNEL: &str = "cloudtrust_changes";
+/// The PostgreSQL notification channel of shared throttling blocks (`<until> <key>`).
+pub const THROTTLE_CHANNEL: &str = "cloudtrust_throttle";
 
 /// How long recorded changes are kept.
 const CHANGE_RETENTION_SECS: i64 = 3600;
@@ -146,7 +148,7 @@ async fn listen(shared: Arc<Shared>, shutdown: &mut watch::Receiver<bool>) {
                 }
             }
         };
-        if let Err(e) = listener.listen(CHANNEL).await {
+        if let Err(e) = listener.listen_all([CHANNEL, THROTTLE_CHANNEL]).await {
             tracing::warn!(error = %e, "LISTEN failed; cache disabled");
             shared.cache.set_trusted(false);
             continue;
@@ -157,6 +159,13 @@ async fn listen(shared: Arc<Shared>, shutdown: &mut watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 received = listener.try_recv() => match received {
+                    Ok(Some(notification)) if notification.channel() == THROTTLE_CHANNEL => {
+                        if let Some((until, key)) = notification.payload().split_once(' ')
+                            && let Ok(until) = until.parse()
+                        {
+                            shared.throttle.block(key, until, shared.clock.now());
+                        }
+                    }
                     Ok(Some(notification)) => {
                         let (kind, key) = notification
                             .payload()

@@ -43,6 +43,9 @@ pub struct Config {
     /// Folder where messages to people (invitations) are written as `.eml` files; none are
     /// sent without it.
     pub mail_dir: Option<PathBuf>,
+    /// Besides the per-client counts, give every issued bearer token its own system-log
+    /// record (`platform/secureclient/token/issued`, target: the token's `jti`).
+    pub audit_each_token: bool,
     /// How many days system-log records are kept.
     pub audit_retention_days: u64,
     /// Failed token requests per minute allowed for one client id (a burst of this many),
@@ -51,6 +54,9 @@ pub struct Config {
     /// Failed token requests per minute allowed from one source address for client ids that
     /// do not exist, on each node.
     pub failed_attempts_per_address: u32,
+    /// Add failed token requests up across all nodes on one PostgreSQL database (written in
+    /// batches every second), so N nodes do not allow N times the limits.
+    pub throttle_shared: bool,
 }
 
 impl Default for Config {
@@ -69,9 +75,11 @@ impl Default for Config {
             change_poll_millis: 250,
             usage_flush_millis: 1000,
             mail_dir: None,
+            audit_each_token: false,
             audit_retention_days: 90,
             failed_attempts_per_client: 10,
             failed_attempts_per_address: 60,
+            throttle_shared: false,
         }
     }
 }

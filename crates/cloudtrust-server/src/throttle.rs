@@ -4,8 +4,12 @@
 //! Only failures take tokens. A request is refused before its credentials are checked when the
 //! bucket of its client id is empty, or, for a client id this deployment does not know, when
 //! the bucket of its source address is empty; so a well-behaved client is never throttled by
-//! another client's failures, even from the same address. Buckets live in each node's memory:
-//! N nodes allow up to N times the configured rate.
+//! another client's failures, even from the same address.
+//!
+//! Buckets live in each node's memory. With `throttle_shared` on PostgreSQL, failures are also
+//! added up across nodes, off the request path: each node writes its counts per key and
+//! minute every second, and the node that sees a key's total reach the limit announces a block
+//! that every node then applies until the minute ends.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -90,18 +94,48 @@ impl Buckets {
     }
 }
 
-/// The buckets of the token endpoints.
+/// What a failure is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A client id.
+    Client,
+    /// A source address (for client ids nobody knows).
+    Address,
+}
+
+impl Subject {
+    fn prefix(self) -> &'static str {
+        match self {
+            Subject::Client => "client:",
+            Subject::Address => "address:",
+        }
+    }
+}
+
+/// The length of a shared counting window, in seconds.
+pub const WINDOW_SECS: i64 = 60;
+
+/// Failures and blocks shared with other nodes.
+#[derive(Debug, Default)]
+struct Cluster {
+    /// Failures not yet written, by prefixed key.
+    pending: Mutex<HashMap<String, i64>>,
+    /// Keys blocked by any node's count, until (unix seconds).
+    blocked: Mutex<HashMap<String, i64>>,
+}
+
+/// The failure counters of the token endpoints.
 #[derive(Debug)]
 pub struct Throttle {
-    /// Failures per client id.
-    pub clients: Buckets,
-    /// Failures per source address, for client ids nobody knows.
-    pub addresses: Buckets,
+    clients: Buckets,
+    addresses: Buckets,
+    cluster: Option<Cluster>,
 }
 
 impl Throttle {
-    /// Buckets for `per_client` and `per_address` failures per minute.
-    pub fn per_minute(per_client: u32, per_address: u32) -> Self {
+    /// Buckets for `per_client` and `per_address` failures per minute; `shared` adds them up
+    /// across nodes as well.
+    pub fn per_minute(per_client: u32, per_address: u32, shared: bool) -> Self {
         let minute = Duration::from_secs(60);
         Throttle {
             clients: Buckets::new(Limit {
@@ -112,6 +146,80 @@ impl Throttle {
                 burst: per_address.max(1),
                 period: minute,
             }),
+            cluster: shared.then(Cluster::default),
+        }
+    }
+
+    fn buckets(&self, subject: Subject) -> &Buckets {
+        match subject {
+            Subject::Client => &self.clients,
+            Subject::Address => &self.addresses,
+        }
+    }
+
+    /// `None` when `key` may try now, else how many seconds until it may. `unix_now` is the
+    /// clock's time, for blocks announced by other nodes.
+    pub fn wait(&self, subject: Subject, key: &str, now: Instant, unix_now: i64) -> Option<u64> {
+        let local = self.buckets(subject).wait(key, now);
+        let shared = self.cluster.as_ref().and_then(|cluster| {
+            let prefixed = format!("{}{key}", subject.prefix());
+            let until = *cluster.blocked.lock().get(&prefixed)?;
+            u64::try_from(until - unix_now).ok().filter(|s| *s > 0)
+        });
+        match (local, shared) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Counts a failure of `key`.
+    pub fn failed(&self, subject: Subject, key: &str, now: Instant) {
+        self.buckets(subject).take(key, now);
+        if let Some(cluster) = &self.cluster {
+            let mut pending = cluster.pending.lock();
+            if pending.len() < MAX_KEYS {
+                *pending
+                    .entry(format!("{}{key}", subject.prefix()))
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Whether failures are added up across nodes.
+    pub fn is_shared(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// The failures counted since the last call, by prefixed key, to be written.
+    pub fn take_pending(&self) -> Vec<(String, i64)> {
+        match &self.cluster {
+            Some(cluster) => std::mem::take(&mut *cluster.pending.lock())
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The per-minute limit of a prefixed key.
+    pub fn limit_of(&self, prefixed: &str) -> i64 {
+        let subject = if prefixed.starts_with(Subject::Client.prefix()) {
+            Subject::Client
+        } else {
+            Subject::Address
+        };
+        i64::from(self.buckets(subject).limit.burst)
+    }
+
+    /// Blocks a prefixed key until `until` (unix seconds), as any node announced; forgets
+    /// blocks that are over.
+    pub fn block(&self, prefixed: &str, until: i64, unix_now: i64) {
+        if let Some(cluster) = &self.cluster {
+            let mut blocked = cluster.blocked.lock();
+            blocked.retain(|_, u| *u > unix_now);
+            if blocked.len() < MAX_KEYS {
+                let entry = blocked.entry(prefixed.to_owned()).or_insert(until);
+                *entry = (*entry).max(until);
+            }
         }
     }
 }
@@ -136,5 +244,22 @@ mod tests {
         assert_eq!(buckets.wait("a", start + Duration::from_secs(19)), Some(1));
         assert_eq!(buckets.wait("a", start + Duration::from_secs(20)), None);
         assert_eq!(buckets.wait("a", start + Duration::from_secs(3600)), None);
+    }
+
+    #[test]
+    fn blocks_from_other_nodes_apply_until_they_end() {
+        let throttle = Throttle::per_minute(2, 5, true);
+        let now = Instant::now();
+        throttle.failed(Subject::Client, "c1", now);
+        assert_eq!(throttle.take_pending(), vec![("client:c1".to_owned(), 1)]);
+        assert!(throttle.take_pending().is_empty());
+        assert_eq!(throttle.limit_of("client:c1"), 2);
+        assert_eq!(throttle.limit_of("address:127.0.0.1"), 5);
+        assert_eq!(throttle.wait(Subject::Client, "c2", now, 1000), None);
+        throttle.block("client:c2", 1030, 1000);
+        assert_eq!(throttle.wait(Subject::Client, "c2", now, 1000), Some(30));
+        assert_eq!(throttle.wait(Subject::Address, "c2", now, 1000), None);
+        assert_eq!(throttle.wait(Subject::Client, "c2", now, 1030), None);
+        assert!(!Throttle::per_minute(2, 5, false).is_shared());
     }
 }

@@ -41,15 +41,51 @@ impl Usage {
     }
 }
 
+/// One issued token, for deployments that record each (`audit_each_token`).
+#[derive(Debug)]
+struct IssuedToken {
+    client_id: String,
+    customer_id: String,
+    name: String,
+    jti: String,
+    at: i64,
+}
+
 /// Usage not yet written.
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
     pending: Mutex<HashMap<String, Usage>>,
+    each_token: Option<Mutex<Vec<IssuedToken>>>,
 }
 
+/// Tokens kept for per-token records before older ones are dropped, to bound memory if the
+/// database is unreachable for long.
+const MAX_PENDING_TOKENS: usize = 1_000_000;
+
 impl UsageRecorder {
-    /// Notes that `client` got a token at `at`. Cheap: one map update under a short lock.
-    pub fn record(&self, client: &CachedClient, at: i64) {
+    /// A recorder; with `each_token`, every issued token also gets its own system-log record.
+    pub fn new(each_token: bool) -> Self {
+        UsageRecorder {
+            pending: Mutex::default(),
+            each_token: each_token.then(Mutex::default),
+        }
+    }
+
+    /// Notes that `client` got the token `jti` at `at`. Cheap: one map update under a short
+    /// lock (and one push when every token is recorded).
+    pub fn record(&self, client: &CachedClient, jti: &str, at: i64) {
+        if let Some(tokens) = &self.each_token {
+            let mut tokens = tokens.lock();
+            if tokens.len() < MAX_PENDING_TOKENS {
+                tokens.push(IssuedToken {
+                    client_id: client.id.clone(),
+                    customer_id: client.customer_id.clone(),
+                    name: client.name.clone(),
+                    jti: jti.to_owned(),
+                    at,
+                });
+            }
+        }
         let mut pending = self.pending.lock();
         let usage = match pending.get_mut(&client.id) {
             Some(usage) => usage,
@@ -74,12 +110,19 @@ impl UsageRecorder {
     /// Writes what was gathered in one transaction. On failure the batch is put back.
     pub async fn flush(&self, store: &Store) -> Result<()> {
         let batch = std::mem::take(&mut *self.pending.lock());
-        if batch.is_empty() {
+        let tokens = match &self.each_token {
+            Some(tokens) => std::mem::take(&mut *tokens.lock()),
+            None => Vec::new(),
+        };
+        if batch.is_empty() && tokens.is_empty() {
             return Ok(());
         }
-        match write(store, &batch).await {
+        match write(store, &batch, &tokens).await {
             Ok(()) => Ok(()),
             Err(e) => {
+                if let Some(pending_tokens) = &self.each_token {
+                    pending_tokens.lock().extend(tokens);
+                }
                 let mut pending = self.pending.lock();
                 for (id, usage) in batch {
                     match pending.get_mut(&id) {
@@ -95,8 +138,33 @@ impl UsageRecorder {
     }
 }
 
-async fn write(store: &Store, batch: &HashMap<String, Usage>) -> Result<()> {
+async fn write(
+    store: &Store,
+    batch: &HashMap<String, Usage>,
+    tokens: &[IssuedToken],
+) -> Result<()> {
     let mut tx = store.begin().await?;
+    for token in tokens {
+        let event = AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: token.at,
+            customer_id: Some(token.customer_id.clone()),
+            event_type: event_types::SECURECLIENT_TOKEN_ISSUED.to_owned(),
+            actor: Actor {
+                actor_type: ActorType::Service,
+                id: Some(token.client_id.clone()),
+                display_name: token.name.clone(),
+                access: None,
+            },
+            target_type: Some("token".to_owned()),
+            target_id: Some(token.jti.clone()),
+            target_display_name: Some(token.name.clone()),
+            before_changes: None,
+            after_changes: None,
+            message: format!("Issued bearer token {}", token.jti),
+        };
+        store::audit::insert(&mut tx, &event).await?;
+    }
     for (id, usage) in batch {
         let event = |event_type: &str, at: i64, message: String| AuditEvent {
             id: uuid::Uuid::new_v4().to_string(),

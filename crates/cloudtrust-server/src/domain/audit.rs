@@ -21,6 +21,8 @@ pub mod event_types {
     pub const SECURECLIENT_DELETE: &str = "platform/secureclient/delete";
     /// An API client obtained bearer tokens (recorded in batches).
     pub const SECURECLIENT_TOKEN: &str = "platform/secureclient/token";
+    /// One bearer token was issued (recorded with `audit_each_token`).
+    pub const SECURECLIENT_TOKEN_ISSUED: &str = "platform/secureclient/token/issued";
     /// An invited administrator accepted the invitation.
     pub const ADMINISTRATOR_ACCEPT: &str = "platform/administrator/accept";
     /// A pending invitation was withdrawn.

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
+use crate::throttle::Subject;
 
 use super::AppState;
 use super::errors::OAuthError;
@@ -36,8 +37,9 @@ pub async fn authenticate(
     let refuse = || OAuthError::invalid_client(used_basic);
     let client_id = client_id.trim();
     let now = Instant::now();
+    let unix_now = state.clock.now();
     let throttle = &state.throttle;
-    if let Some(wait) = throttle.clients.wait(client_id, now) {
+    if let Some(wait) = throttle.wait(Subject::Client, client_id, now, unix_now) {
         tracing::info!(
             client_id,
             "token refused: too many failed attempts for this client"
@@ -48,20 +50,20 @@ pub async fn authenticate(
         Some(client) => client,
         None => {
             let address = source.to_string();
-            if let Some(wait) = throttle.addresses.wait(&address, now) {
+            if let Some(wait) = throttle.wait(Subject::Address, &address, now, unix_now) {
                 tracing::info!(%source, "token refused: too many failed attempts from this address");
                 return Err(OAuthError::throttled(wait));
             }
             // Spend the same work as a real check.
             state.secrets.hash(client_secret);
-            throttle.addresses.take(&address, now);
+            throttle.failed(Subject::Address, &address, now);
             tracing::info!("token refused: unknown client");
             return Err(refuse());
         }
     };
     let failed = |reason: &str| {
-        throttle.clients.take(&client.id, now);
-        state.usage.record_failure(&client, state.clock.now());
+        throttle.failed(Subject::Client, &client.id, now);
+        state.usage.record_failure(&client, unix_now);
         tracing::info!(client_id = %client.id, reason, "token refused");
         refuse()
     };

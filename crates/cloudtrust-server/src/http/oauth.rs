@@ -151,7 +151,9 @@ pub async fn client_credentials(
         state
             .tokens
             .issue_access(&keys, &authenticated.client, &authenticated.owner, now)?;
-    state.usage.record(&authenticated.client, now);
+    state
+        .usage
+        .record(&authenticated.client, &issued.claims.jti, now);
     let body = ClientCredentialsResponse {
         token_type: "bearer".to_owned(),
         access_token: issued.token,

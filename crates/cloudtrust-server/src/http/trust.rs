@@ -82,7 +82,7 @@ pub async fn trust_token(
     let (client, owner) = (&authenticated.client, &authenticated.owner);
     let issued = state.tokens.issue_access(&keys, client, owner, now)?;
     let id_token = state.tokens.issue_id_token(&keys, client, owner, now)?;
-    state.usage.record(client, now);
+    state.usage.record(client, &issued.claims.jti, now);
     let body = TrustTokenResponse {
         principal: owner.email.clone(),
         subject: client.id.clone(),

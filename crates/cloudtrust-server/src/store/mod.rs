@@ -6,6 +6,7 @@ pub mod api_clients;
 pub mod audit;
 pub mod changes;
 pub mod customers;
+pub mod failed_attempts;
 pub mod settings;
 pub mod signing_keys;
 

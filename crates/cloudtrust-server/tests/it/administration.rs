@@ -479,3 +479,63 @@ db_test! {
         assert_eq!(own["owner"]["email"], seed.admin.as_str());
     }
 }
+
+/// The `jti` of a bearer token.
+fn jti(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: Value = serde_json::from_slice(&bytes).expect("claims");
+    claims["jti"].as_str().expect("jti").to_owned()
+}
+
+async fn each_token_gets_a_record_when_configured(env: Env) {
+    let seed = env.seed().await;
+    let first = env.token(&seed.client_id, &seed.secret).await;
+    let second = env.token(&seed.client_id, &seed.secret).await;
+    let expected = [jti(&first), jti(&second)];
+    let recorded = crate::support::eventually(std::time::Duration::from_secs(5), || async {
+        let (_, log, _) = call(
+            &env,
+            &first,
+            Method::GET,
+            "/systemlog/records?Limit=200",
+            None,
+        )
+        .await;
+        let issued: Vec<&str> = log["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|r| r["eventType"] == "platform/secureclient/token/issued")
+            .filter_map(|r| r["targetId"].as_str())
+            .collect();
+        expected.iter().all(|j| issued.contains(&j.as_str()))
+    })
+    .await;
+    assert!(recorded, "every token has its record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_gets_a_record_when_configured_sqlite() {
+    if let Some(env) = Env::with(crate::support::Backend::Sqlite, |c| {
+        c.audit_each_token = true
+    })
+    .await
+    {
+        each_token_gets_a_record_when_configured(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_gets_a_record_when_configured_postgres() {
+    if let Some(env) = Env::with(crate::support::Backend::Postgres, |c| {
+        c.audit_each_token = true
+    })
+    .await
+    {
+        each_token_gets_a_record_when_configured(env).await;
+    }
+}

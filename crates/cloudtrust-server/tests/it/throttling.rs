@@ -138,3 +138,57 @@ async fn postgres() {
         throttling_kicks_in_and_recovers(env).await;
     }
 }
+
+/// On PostgreSQL with `throttle_shared`, failures on two nodes add up: each node alone stays
+/// under the limit, together they reach it, and both nodes then refuse the client id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_add_up_across_nodes_when_shared() {
+    let shared = |config: &mut cloudtrust_server::Config| {
+        config.failed_attempts_per_client = LIMIT;
+        config.throttle_shared = true;
+    };
+    let Some(env) = Env::with(Backend::Postgres, shared).await else {
+        return;
+    };
+    let seed = env.seed().await;
+    let mut config = env.db.config();
+    config.public_url = Some(env.server.base_url.clone());
+    shared(&mut config);
+    let other = cloudtrust_server::RunningServer::start(config, env.clock.clone())
+        .await
+        .expect("second node");
+    let half = LIMIT / 2 + 5;
+    for _ in 0..half {
+        let response =
+            crate::support::token_request(&env.http, env.base(), "root", &seed.client_id, "wrong")
+                .await;
+        assert_eq!(
+            response.status(),
+            400,
+            "one node alone stays under the limit"
+        );
+    }
+    for _ in 0..half {
+        let response = crate::support::token_request(
+            &env.http,
+            &other.base_url,
+            "root",
+            &seed.client_id,
+            "wrong",
+        )
+        .await;
+        // The second node may already apply the block the first node's counts started.
+        assert!([400, 429].contains(&response.status().as_u16()));
+    }
+    for base in [env.base(), other.base_url.as_str()] {
+        let blocked = eventually(Duration::from_secs(5), || async {
+            crate::support::token_request(&env.http, base, "root", &seed.client_id, &seed.secret)
+                .await
+                .status()
+                == 429
+        })
+        .await;
+        assert!(blocked, "{base} applies the shared block");
+    }
+    other.stop().await.expect("second node stops");
+}
