@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod error;
 pub mod me;
+pub mod smart;
 pub mod systemlog;
 pub mod token;
 

@@ -25,6 +25,8 @@ pub enum ChangeKind {
     Customer,
     /// The signing keys (key: empty).
     Keys,
+    /// A Smart Tools API key (key: the API key); not cached, recorded for the audit trail.
+    SmartKey,
 }
 
 impl ChangeKind {
@@ -35,6 +37,7 @@ impl ChangeKind {
             ChangeKind::Administrator => "administrator",
             ChangeKind::Customer => "customer",
             ChangeKind::Keys => "keys",
+            ChangeKind::SmartKey => "smartkey",
         }
     }
 
@@ -45,6 +48,7 @@ impl ChangeKind {
             "administrator" => Some(ChangeKind::Administrator),
             "customer" => Some(ChangeKind::Customer),
             "keys" => Some(ChangeKind::Keys),
+            "smartkey" => Some(ChangeKind::SmartKey),
             _ => None,
         }
     }

@@ -55,6 +55,40 @@ enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage administrators' Smart Tools API keys.
+    #[command(subcommand)]
+    SmartKey(SmartKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SmartKeyCommand {
+    /// Create a Smart Tools API key; its secret is printed once.
+    Create {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email of the administrator.
+        #[arg(long)]
+        admin: String,
+    },
+    /// List an administrator's Smart Tools API keys.
+    List {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email of the administrator.
+        #[arg(long)]
+        admin: String,
+    },
+    /// Delete a Smart Tools API key; tokens made with it stop working.
+    Delete {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// The API key.
+        #[arg(long)]
+        key: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +277,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Customer(command) => customer(open(config).await?, command, &out).await,
         Command::Admin(command) => admin(open(config).await?, command, &out).await,
         Command::Client(command) => client(open(config).await?, command, &out).await,
+        Command::SmartKey(command) => smart_key(open(config).await?, command, &out).await,
     }
 }
 
@@ -409,6 +444,33 @@ async fn client(f: Foundation, command: ClientCommand, out: &Output) -> Result<(
                 .delete_api_client(&actor, &customer, &id)
                 .await?;
             out.deleted_client(&client)
+        }
+    }
+}
+
+async fn smart_key(f: Foundation, command: SmartKeyCommand, out: &Output) -> Result<()> {
+    let actor = Actor::operator();
+    match command {
+        SmartKeyCommand::Create { customer, admin } => {
+            let created = f
+                .directory
+                .create_smart_key(&actor, &customer, AdministratorRef::Email(&admin))
+                .await?;
+            out.created_smart_key(&created)
+        }
+        SmartKeyCommand::List { customer, admin } => {
+            let keys = f
+                .directory
+                .smart_keys(&customer, AdministratorRef::Email(&admin))
+                .await?;
+            out.smart_keys(&keys)
+        }
+        SmartKeyCommand::Delete { customer, key } => {
+            let deleted = f
+                .directory
+                .delete_smart_key(&actor, &customer, &key)
+                .await?;
+            out.deleted_smart_key(&deleted)
         }
     }
 }

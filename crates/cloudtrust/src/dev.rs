@@ -22,25 +22,20 @@ pub const CUSTOMER_ID: &str = "demo";
 /// The demo administrator's email.
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
 
-/// Credentials of the demo API client.
+/// Credentials of the demo API client and the demo administrator's Smart Tools key.
 pub struct Credentials {
     pub client_id: String,
     pub client_secret: String,
     pub customer_id: String,
+    pub smart_api_key: String,
+    pub smart_secret: String,
 }
 
-fn read_saved(path: &Path) -> Option<Credentials> {
-    let text = fs::read_to_string(path).ok()?;
-    let value = |name: &str| -> Option<String> {
-        text.lines().find_map(|line| {
-            let rest = line.trim().strip_prefix("export ")?.strip_prefix(name)?;
-            Some(rest.strip_prefix('=')?.trim_matches('"').to_owned())
-        })
-    };
-    Some(Credentials {
-        client_id: value("CLIENT_ID")?,
-        client_secret: value("CLIENT_SECRET")?,
-        customer_id: value("CUSTOMER_ID")?,
+/// The value of `export NAME="…"` in a saved env file.
+fn saved_value(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("export ")?.strip_prefix(name)?;
+        Some(rest.strip_prefix('=')?.trim_matches('"').to_owned())
     })
 }
 
@@ -59,41 +54,59 @@ pub async fn bootstrap(
     base_url: &str,
 ) -> Result<Credentials> {
     let path = data_dir.join(ENV_FILE);
-    if let Some(saved) = read_saved(&path)
-        && directory
-            .api_client_secret_matches(&saved.client_id, &saved.client_secret)
-            .await?
-    {
-        write_env_file(&path, &saved, base_url)?;
-        return Ok(saved);
-    }
+    let saved = fs::read_to_string(&path).unwrap_or_default();
+    let value = |name: &str| saved_value(&saved, name);
     let actor = Actor::system();
-    ignore_conflict(
-        directory
-            .create_customer(&actor, Some(CUSTOMER_ID), "Demo Customer", Region::Us)
-            .await,
-    )?;
-    ignore_conflict(
-        directory
-            .add_administrator(
-                &actor,
-                CUSTOMER_ID,
-                NewAdministrator::with_email(ADMIN_EMAIL, Some("Demo Administrator"), Access::Full),
-            )
-            .await,
-    )?;
-    let created = directory
-        .create_api_client(
-            &actor,
-            CUSTOMER_ID,
-            AdministratorRef::Email(ADMIN_EMAIL),
-            "dev-client",
-        )
-        .await?;
+    let client = match (value("CLIENT_ID"), value("CLIENT_SECRET")) {
+        (Some(id), Some(secret)) if directory.api_client_secret_matches(&id, &secret).await? => {
+            (id, secret)
+        }
+        _ => {
+            ignore_conflict(
+                directory
+                    .create_customer(&actor, Some(CUSTOMER_ID), "Demo Customer", Region::Us)
+                    .await,
+            )?;
+            let admin =
+                NewAdministrator::with_email(ADMIN_EMAIL, Some("Demo Administrator"), Access::Full);
+            ignore_conflict(
+                directory
+                    .add_administrator(&actor, CUSTOMER_ID, admin)
+                    .await,
+            )?;
+            let created = directory
+                .create_api_client(
+                    &actor,
+                    CUSTOMER_ID,
+                    AdministratorRef::Email(ADMIN_EMAIL),
+                    "dev-client",
+                )
+                .await?;
+            (created.client.id, created.secret)
+        }
+    };
+    let smart = match (value("SMART_API_KEY"), value("SMART_SECRET")) {
+        (Some(key), Some(secret))
+            if directory
+                .smart_key_owner(&key, Some(&secret))
+                .await?
+                .is_some() =>
+        {
+            (key, secret)
+        }
+        _ => {
+            let created = directory
+                .create_smart_key(&actor, CUSTOMER_ID, AdministratorRef::Email(ADMIN_EMAIL))
+                .await?;
+            (created.key.api_key, created.secret)
+        }
+    };
     let credentials = Credentials {
-        client_id: created.client.id,
-        client_secret: created.secret,
-        customer_id: created.client.customer_id,
+        client_id: client.0,
+        client_secret: client.1,
+        customer_id: CUSTOMER_ID.to_owned(),
+        smart_api_key: smart.0,
+        smart_secret: smart.1,
     };
     write_env_file(&path, &credentials, base_url)?;
     Ok(credentials)
@@ -107,6 +120,13 @@ fn exports(c: &Credentials) -> String {
     format!(
         "export CLIENT_ID=\"{}\"\nexport CLIENT_SECRET=\"{}\"\nexport CUSTOMER_ID=\"{}\"\n",
         c.client_id, c.client_secret, c.customer_id
+    )
+}
+
+fn smart_exports(c: &Credentials) -> String {
+    format!(
+        "export SMART_API_KEY=\"{}\"\nexport SMART_SECRET=\"{}\"\n",
+        c.smart_api_key, c.smart_secret
     )
 }
 
@@ -125,9 +145,10 @@ fn write_env_file(path: &Path, c: &Credentials, base_url: &str) -> Result<()> {
         .with_context(|| format!("writing {}", temporary.display()))?;
     write!(
         file,
-        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n",
+        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}",
         exports(c),
-        token_url(base_url)
+        token_url(base_url),
+        smart_exports(c)
     )?;
     file.sync_all()?;
     fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
@@ -154,6 +175,10 @@ pub fn announce(c: &Credentials, base_url: &str, data_dir: &Path, database: &str
     println!(
         "curl ${{token_url}} -d \"grant_type=client_credentials&client_id=${{CLIENT_ID}}&client_secret=${{CLIENT_SECRET}}\""
     );
+    println!();
+    println!("The demo administrator's Smart Tools API key (Smart Tools authentication, /v0):");
+    println!();
+    print!("{}", smart_exports(c));
     println!();
     println!(
         "Invitations to new administrators are written to {}",

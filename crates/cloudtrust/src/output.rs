@@ -6,6 +6,7 @@ use cloudtrust_server::domain::api_clients::{ApiClient, CreatedApiClient};
 use cloudtrust_server::domain::customers::Customer;
 use cloudtrust_server::domain::directory::{Invitation, RemovedAdministrator};
 use cloudtrust_server::domain::permissions::Permission;
+use cloudtrust_server::domain::smart_keys::{CreatedSmartKey, SmartKey};
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -214,6 +215,42 @@ impl Output {
                 c.name
             );
         }
+        Ok(())
+    }
+
+    /// A new Smart Tools API key with its secret, shown once.
+    pub fn created_smart_key(&self, k: &CreatedSmartKey) -> Result<()> {
+        if self.json {
+            return print_json(&json!({
+                "api_key": k.key.api_key,
+                "secret": k.secret,
+                "administrator_id": k.key.administrator_id,
+            }));
+        }
+        println!("Smart Tools API key: {}", k.key.api_key);
+        println!("Secret:              {}", k.secret);
+        println!("The secret is shown only now: keep it somewhere safe.");
+        Ok(())
+    }
+
+    /// Smart Tools API keys.
+    pub fn smart_keys(&self, keys: &[SmartKey]) -> Result<()> {
+        if self.json {
+            return print_json(&keys);
+        }
+        println!("{:<34}  CREATED", "API KEY");
+        for k in keys {
+            println!("{:<34}  {}", k.api_key, when(k.created_at));
+        }
+        Ok(())
+    }
+
+    /// A deleted Smart Tools API key.
+    pub fn deleted_smart_key(&self, k: &SmartKey) -> Result<()> {
+        if self.json {
+            return print_json(&json!({ "deleted": k }));
+        }
+        println!("Deleted Smart Tools API key {}.", k.api_key);
         Ok(())
     }
 

@@ -23,6 +23,10 @@ pub mod event_types {
     pub const SECURECLIENT_TOKEN: &str = "platform/secureclient/token";
     /// One bearer token was issued (recorded with `audit_each_token`).
     pub const SECURECLIENT_TOKEN_ISSUED: &str = "platform/secureclient/token/issued";
+    /// A Smart Tools API key was created.
+    pub const SMARTKEY_CREATE: &str = "platform/smartkey/create";
+    /// A Smart Tools API key was deleted.
+    pub const SMARTKEY_DELETE: &str = "platform/smartkey/delete";
     /// An invited administrator accepted the invitation.
     pub const ADMINISTRATOR_ACCEPT: &str = "platform/administrator/accept";
     /// A pending invitation was withdrawn.

@@ -137,6 +137,14 @@ pub fn generate_id() -> String {
         .collect()
 }
 
+/// A fresh random company id: at least five digits, below 2^31 (Smart Tools clients read it
+/// as a 32-bit number).
+pub fn generate_company_id() -> i64 {
+    const LOWEST: u32 = 10_000;
+    let random = u32::from_le_bytes(super::secrets::random_bytes::<4>()) & 0x7fff_ffff;
+    i64::from(LOWEST + random % (0x7fff_ffff - LOWEST))
+}
+
 /// A customer (tenant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -148,6 +156,8 @@ pub struct Customer {
     pub region: Region,
     /// Id of the customer's (single) site, as DaaS clients read from `/cvadapis/me`.
     pub site_id: String,
+    /// The numeric id Smart Tools calls the customer by (`companyId`).
+    pub company_id: i64,
     /// Creation time, unix seconds.
     pub created_at: i64,
 }
@@ -173,6 +183,14 @@ mod tests {
             let id = generate_id();
             assert_eq!(id.len(), 12);
             validate_id(&id).expect("generated id is valid");
+        }
+    }
+
+    #[test]
+    fn company_ids_have_five_digits_and_fit_32_bits() {
+        for _ in 0..100 {
+            let id = generate_company_id();
+            assert!((10_000..i64::from(i32::MAX)).contains(&id), "{id}");
         }
     }
 

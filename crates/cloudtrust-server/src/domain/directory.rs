@@ -14,7 +14,8 @@ use super::audit::{Actor, ActorType, AuditEvent, event_types};
 use super::customers::{self, Customer, Region};
 use super::paging::{Page, PageRequest, split_time_key};
 use super::permissions::{self, Access};
-use super::secrets::{SecretHasher, generate_secret, sha256_hex};
+use super::secrets::{SecretHasher, decode_hash, generate_secret, sha256_hex};
+use super::smart_keys::{CreatedSmartKey, SmartKey, generate_api_key};
 use crate::cache::AuthCache;
 use crate::changes::ChangeKind;
 use crate::clock::Clock;
@@ -134,6 +135,7 @@ impl Directory {
             ChangeKind::Administrator => "administrator",
             ChangeKind::Customer => "customer",
             ChangeKind::Keys => "keys",
+            ChangeKind::SmartKey => "smartkey",
         };
         let record = AuditEvent {
             id: uuid::Uuid::new_v4().to_string(),
@@ -187,6 +189,7 @@ impl Directory {
             id,
             region,
             site_id: uuid::Uuid::new_v4().to_string(),
+            company_id: customers::generate_company_id(),
             created_at: self.clock.now(),
         };
         let mut tx = self.store.begin().await?;
@@ -844,11 +847,142 @@ impl Directory {
         let row = store::api_clients::get(&mut *self.store.conn().await?, client_id).await?;
         Ok(match row {
             Some(row) => {
-                let hash = super::secrets::decode_hash(&row.secret_hash)?;
+                let hash = decode_hash(&row.secret_hash)?;
                 self.secrets.verify(secret, &hash)
             }
             None => false,
         })
+    }
+
+    // ---- Smart Tools API keys --------------------------------------------------------------
+
+    /// Creates a Smart Tools API key for the active administrator `owner` (an administrator
+    /// creates keys for itself only). The secret is returned here and never again.
+    pub async fn create_smart_key(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        owner: AdministratorRef<'_>,
+    ) -> Result<CreatedSmartKey> {
+        let mut tx = self.store.begin().await?;
+        Self::require_customer(&mut tx, customer_id).await?;
+        let owner = Self::require_administrator(&mut tx, customer_id, owner).await?;
+        if actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() != Some(owner.id.as_str())
+        {
+            return Err(Error::Forbidden(
+                "an administrator creates Smart Tools keys for itself only".to_owned(),
+            ));
+        }
+        if owner.pending {
+            return Err(Error::Forbidden(format!(
+                "{} has not accepted the invitation yet",
+                owner.email
+            )));
+        }
+        let secret = generate_secret();
+        let key = SmartKey {
+            api_key: generate_api_key(),
+            administrator_id: owner.id.clone(),
+            created_at: self.clock.now(),
+        };
+        store::smart_keys::insert(&mut tx, &key, &self.secrets.hash(&secret)).await?;
+        self.commit(
+            tx,
+            actor,
+            Event {
+                change: ChangeKind::SmartKey,
+                event_type: event_types::SMARTKEY_CREATE,
+                customer_id,
+                target_id: &key.api_key,
+                target_name: &owner.email,
+                before: None,
+                after: Some(json!(key)),
+                message: format!("Smart Tools API key created for {}", owner.email),
+            },
+        )
+        .await?;
+        Ok(CreatedSmartKey { key, secret })
+    }
+
+    /// The Smart Tools API keys of an administrator.
+    pub async fn smart_keys(
+        &self,
+        customer_id: &str,
+        owner: AdministratorRef<'_>,
+    ) -> Result<Vec<SmartKey>> {
+        let mut conn = self.store.conn().await?;
+        Self::require_customer(&mut conn, customer_id).await?;
+        let owner = Self::require_administrator(&mut conn, customer_id, owner).await?;
+        store::smart_keys::of_administrator(&mut conn, &owner.id).await
+    }
+
+    /// Deletes a Smart Tools API key of `customer_id`; tokens made with it stop working.
+    pub async fn delete_smart_key(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        api_key: &str,
+    ) -> Result<SmartKey> {
+        let mut tx = self.store.begin().await?;
+        let (key, _) = store::smart_keys::get(&mut tx, api_key.trim())
+            .await?
+            .ok_or_else(|| Error::not_found("Smart Tools API key", api_key))?;
+        let owner = store::administrators::get(&mut tx, &key.administrator_id)
+            .await?
+            .filter(|o| o.customer_id == customer_id)
+            .ok_or_else(|| Error::not_found("Smart Tools API key", api_key))?;
+        if actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() != Some(owner.id.as_str())
+        {
+            return Err(Error::not_found("Smart Tools API key", api_key));
+        }
+        store::smart_keys::delete(&mut tx, &key.api_key).await?;
+        self.commit(
+            tx,
+            actor,
+            Event {
+                change: ChangeKind::SmartKey,
+                event_type: event_types::SMARTKEY_DELETE,
+                customer_id,
+                target_id: &key.api_key,
+                target_name: &owner.email,
+                before: Some(json!(key)),
+                after: None,
+                message: format!("Smart Tools API key of {} deleted", owner.email),
+            },
+        )
+        .await?;
+        Ok(key)
+    }
+
+    /// The administrator and customer behind a Smart Tools API key, if `secret` is its
+    /// secret (`None` for a wrong secret; a missing key is `None` too). Without `secret`, only
+    /// whether the key exists.
+    pub async fn smart_key_owner(
+        &self,
+        api_key: &str,
+        secret: Option<&str>,
+    ) -> Result<Option<(Administrator, Customer)>> {
+        let mut conn = self.store.conn().await?;
+        let Some((key, hash)) = store::smart_keys::get(&mut conn, api_key.trim()).await? else {
+            if let Some(secret) = secret {
+                // Spend the same work as a real check.
+                self.secrets.hash(secret);
+            }
+            return Ok(None);
+        };
+        if let Some(secret) = secret
+            && !self.secrets.verify(secret, &decode_hash(&hash)?)
+        {
+            return Ok(None);
+        }
+        let Some(owner) = store::administrators::get(&mut conn, &key.administrator_id).await?
+        else {
+            return Ok(None);
+        };
+        let customer = Self::require_customer(&mut conn, &owner.customer_id).await?;
+        Ok(Some((owner, customer)))
     }
 
     // ---- system log ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod paging;
 pub mod permissions;
 pub mod secrets;
+pub mod smart_keys;
 pub mod tokens;
 
 pub use directory::Directory;

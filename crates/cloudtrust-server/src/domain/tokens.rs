@@ -1,12 +1,13 @@
 //! Bearer tokens and ID tokens: what they carry, issuing them, and checking them.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::administrators::Administrator;
 use crate::cache::CachedClient;
 use crate::error::Result;
 use crate::keys::keyring::KeySet;
-use crate::keys::signing::{ACCESS_TOKEN_TYP, TokenKind};
+use crate::keys::signing::{ACCESS_TOKEN_TYP, SMART_TOKEN_TYP, TokenKind};
 
 /// Claims of a bearer token (RFC 9068 plus what cloudtrust needs to follow its owner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +63,60 @@ pub struct IdClaims {
     pub name: String,
     /// How the client authenticated (RFC 8176): a shared secret.
     pub amr: Vec<String>,
+}
+
+/// The audience of Smart Tools tokens.
+pub const SMART_AUDIENCE: &str = "smart-tools";
+/// Lifetime of Smart Tools tokens, as Smart Tools gives them.
+pub const SMART_LIFETIME_SECS: i64 = 43_199;
+
+/// Claims of a Smart Tools token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmartClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The administrator's id.
+    pub sub: String,
+    /// Always [`SMART_AUDIENCE`].
+    pub aud: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// The API key it was made with.
+    pub api_key: String,
+    /// The customer id.
+    pub customer: String,
+    /// The company id and the role, as granted.
+    pub scope: Vec<String>,
+}
+
+/// The validity window of a token's claims.
+trait Lifetime {
+    fn not_before(&self) -> i64;
+    fn expiry(&self) -> i64;
+}
+
+impl Lifetime for AccessClaims {
+    fn not_before(&self) -> i64 {
+        self.nbf
+    }
+    fn expiry(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Lifetime for SmartClaims {
+    fn not_before(&self) -> i64 {
+        self.nbf
+    }
+    fn expiry(&self) -> i64 {
+        self.exp
+    }
 }
 
 /// A signed bearer token.
@@ -134,6 +189,33 @@ impl TokenPolicy {
         keys.signing.sign_jwt(TokenKind::Id, &claims)
     }
 
+    /// Issues a Smart Tools token for the administrator `owner_id` of `customer`, made with
+    /// `api_key`, for `scope` (company id, role).
+    pub fn issue_smart(
+        &self,
+        keys: &KeySet,
+        owner_id: &str,
+        customer: &str,
+        api_key: &str,
+        scope: Vec<String>,
+        now: i64,
+    ) -> Result<(String, SmartClaims)> {
+        let claims = SmartClaims {
+            iss: self.issuer.clone(),
+            sub: owner_id.to_owned(),
+            aud: SMART_AUDIENCE.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + SMART_LIFETIME_SECS,
+            jti: uuid::Uuid::new_v4().to_string(),
+            api_key: api_key.to_owned(),
+            customer: customer.to_owned(),
+            scope,
+        };
+        let token = keys.signing.sign_jwt(TokenKind::Smart, &claims)?;
+        Ok((token, claims))
+    }
+
     /// Checks a presented bearer token's signature, type, issuer, audience and times. Whether
     /// its client and owner still exist, and the owner's generation, are checked by the caller.
     pub fn verify_access(
@@ -142,8 +224,29 @@ impl TokenPolicy {
         token: &str,
         now: i64,
     ) -> Result<AccessClaims, TokenRejection> {
+        self.verify(keys, token, ACCESS_TOKEN_TYP, &self.audience, now)
+    }
+
+    /// Checks a presented Smart Tools token like [`TokenPolicy::verify_access`].
+    pub fn verify_smart(
+        &self,
+        keys: &KeySet,
+        token: &str,
+        now: i64,
+    ) -> Result<SmartClaims, TokenRejection> {
+        self.verify(keys, token, SMART_TOKEN_TYP, SMART_AUDIENCE, now)
+    }
+
+    fn verify<T: DeserializeOwned + Lifetime>(
+        &self,
+        keys: &KeySet,
+        token: &str,
+        typ: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<T, TokenRejection> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        if header.typ.as_deref() != Some(typ) {
             return Err(TokenRejection::NotAnAccessToken);
         }
         let kid = header.kid.ok_or(TokenRejection::UnknownKey)?;
@@ -157,20 +260,20 @@ impl TokenPolicy {
         validation.validate_nbf = false;
         validation.required_spec_claims.clear();
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.key, &validation).map_err(
-            |e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenRejection::BadSignature,
-                jsonwebtoken::errors::ErrorKind::InvalidIssuer
-                | jsonwebtoken::errors::ErrorKind::InvalidAudience => TokenRejection::WrongIssuer,
-                _ => TokenRejection::Malformed,
-            },
-        )?;
+        validation.set_audience(&[audience]);
+        let data = jsonwebtoken::decode::<T>(token, &key.key, &validation).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+            jsonwebtoken::errors::ErrorKind::InvalidIssuer
+            | jsonwebtoken::errors::ErrorKind::InvalidAudience => TokenRejection::WrongIssuer,
+            _ => TokenRejection::Malformed,
+        })?;
         let claims = data.claims;
-        if claims.exp <= now {
+        if claims.expiry() <= now {
             return Err(TokenRejection::Expired);
         }
-        if claims.nbf > now + CLOCK_SKEW_SECS {
+        if claims.not_before() > now + CLOCK_SKEW_SECS {
             return Err(TokenRejection::NotYetValid);
         }
         Ok(claims)

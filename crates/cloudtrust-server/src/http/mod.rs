@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod secure_clients;
+pub mod smart;
 pub mod systemlog;
 pub mod transaction;
 pub mod trust;
@@ -75,6 +76,10 @@ pub fn router(state: AppState) -> Router {
             get(secure_clients::get).delete(secure_clients::delete),
         )
         .route("/systemlog/records", get(systemlog::records))
+        .route("/v0/companies", get(smart::companies))
+        .route("/v0/roles", get(smart::roles))
+        .route("/v0/oauth/token", get(smart::token))
+        .route("/v0/me", get(smart::me))
         .route(
             "/invitations/{token}",
             get(invitations::show).post(invitations::accept),

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use cloudtrust_proto::ApiError;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -49,6 +49,15 @@ impl Modify for Security {
                  from the client-credentials endpoint",
             ))),
         );
+        components.add_security_scheme(
+            "SmartBasic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("A Smart Tools API key and its secret"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -81,6 +90,10 @@ impl Modify for Security {
         super::secure_clients::get,
         super::secure_clients::delete,
         super::systemlog::records,
+        super::smart::companies,
+        super::smart::roles,
+        super::smart::token,
+        super::smart::me,
         super::ops::healthz,
         super::ops::readyz,
     ),
@@ -90,6 +103,7 @@ impl Modify for Security {
         (name = "Administrators", description = "A customer's administrators and their access"),
         (name = "API clients", description = "The calling administrator's API clients"),
         (name = "System log", description = "Who changed what"),
+        (name = "Smart Tools", description = "Smart Tools authentication"),
         (name = "Operations", description = "Health of a node"),
     )
 )]

@@ -25,10 +25,14 @@ pub enum TokenKind {
     Access,
     /// An OpenID Connect ID token (`typ: JWT`).
     Id,
+    /// A Smart Tools token (`typ: st+jwt`).
+    Smart,
 }
 
 /// The `typ` header of access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The `typ` header of Smart Tools tokens.
+pub const SMART_TOKEN_TYP: &str = "st+jwt";
 
 enum Pair {
     Ec(EcdsaKeyPair),
@@ -48,6 +52,7 @@ pub struct SigningKey {
     rng: SystemRandom,
     access_header: String,
     id_header: String,
+    smart_header: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -131,6 +136,7 @@ impl SigningKey {
         Ok(SigningKey {
             access_header: header(ACCESS_TOKEN_TYP),
             id_header: header("JWT"),
+            smart_header: header(SMART_TOKEN_TYP),
             kid,
             algorithm,
             public_jwk: jwk,
@@ -145,6 +151,7 @@ impl SigningKey {
         let header = match kind {
             TokenKind::Access => &self.access_header,
             TokenKind::Id => &self.id_header,
+            TokenKind::Smart => &self.smart_header,
         };
         let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 400);
         token.push_str(header);

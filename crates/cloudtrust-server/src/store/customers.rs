@@ -12,6 +12,7 @@ struct CustomerRow {
     name: String,
     region: String,
     site_id: String,
+    company_id: i64,
     created_at: i64,
 }
 
@@ -23,6 +24,7 @@ impl TryFrom<CustomerRow> for Customer {
             name: row.name,
             region: row.region.parse()?,
             site_id: row.site_id,
+            company_id: row.company_id,
             created_at: row.created_at,
         })
     }
@@ -31,12 +33,14 @@ impl TryFrom<CustomerRow> for Customer {
 /// Inserts a customer.
 pub async fn insert(conn: &mut Conn, customer: &Customer) -> Result<()> {
     sqlx::query(
-        "INSERT INTO customers (id, name, region, site_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO customers (id, name, region, site_id, company_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&customer.id)
     .bind(&customer.name)
     .bind(customer.region.as_str())
     .bind(&customer.site_id)
+    .bind(customer.company_id)
     .bind(customer.created_at)
     .execute(conn)
     .await?;
@@ -45,19 +49,33 @@ pub async fn insert(conn: &mut Conn, customer: &Customer) -> Result<()> {
 
 /// The customer with `id`.
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Customer>> {
-    let row: Option<CustomerRow> =
-        sqlx::query_as("SELECT id, name, region, site_id, created_at FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<CustomerRow> = sqlx::query_as(
+        "SELECT id, name, region, site_id, company_id, created_at FROM customers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(Customer::try_from).transpose()
+}
+
+/// The customer with the Smart Tools company id `company_id`.
+pub async fn by_company(conn: &mut Conn, company_id: i64) -> Result<Option<Customer>> {
+    let row: Option<CustomerRow> = sqlx::query_as(
+        "SELECT id, name, region, site_id, company_id, created_at FROM customers \
+         WHERE company_id = $1",
+    )
+    .bind(company_id)
+    .fetch_optional(conn)
+    .await?;
     row.map(Customer::try_from).transpose()
 }
 
 /// Every customer, by id.
 pub async fn all(conn: &mut Conn) -> Result<Vec<Customer>> {
-    let rows: Vec<CustomerRow> =
-        sqlx::query_as("SELECT id, name, region, site_id, created_at FROM customers ORDER BY id")
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<CustomerRow> = sqlx::query_as(
+        "SELECT id, name, region, site_id, company_id, created_at FROM customers ORDER BY id",
+    )
+    .fetch_all(conn)
+    .await?;
     rows.into_iter().map(Customer::try_from).collect()
 }

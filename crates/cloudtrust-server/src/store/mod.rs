@@ -9,6 +9,7 @@ pub mod customers;
 pub mod failed_attempts;
 pub mod settings;
 pub mod signing_keys;
+pub mod smart_keys;
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;

@@ -15,6 +15,7 @@ mod openapi;
 mod ops;
 mod rules;
 mod sdk;
+mod smart;
 mod throttling;
 mod token_endpoint;
 mod trust;

@@ -26,6 +26,10 @@ const ENDPOINTS: &[&str] = &[
     "get /secureClients/{id}",
     "delete /secureClients/{id}",
     "get /systemlog/records",
+    "get /v0/companies",
+    "get /v0/roles",
+    "get /v0/oauth/token",
+    "get /v0/me",
     "get /healthz",
     "get /readyz",
 ];

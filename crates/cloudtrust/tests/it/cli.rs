@@ -72,6 +72,14 @@ db_test! {
         let listed = db.json(&["admin", "list", "--customer", "acme"]);
         assert!(listed.as_array().expect("admins").iter().any(|a| a["email"] == "cy@acme.example" && a["pending"] == true));
         refused(&db, &["client", "create", "--customer", "acme", "--admin", "cy@acme.example", "--name", "early"]);
+
+        let smart = db.json(&["smart-key", "create", "--customer", "acme", "--admin", "ann@acme.example"]);
+        let key = smart["api_key"].as_str().expect("api_key");
+        assert!(key.ends_with('@') && smart["secret"].as_str().expect("secret").len() >= 43);
+        assert_eq!(count(&db.json(&["smart-key", "list", "--customer", "acme", "--admin", "ann@acme.example"])), 1);
+        db.json(&["smart-key", "delete", "--customer", "acme", "--key", key]);
+        assert_eq!(count(&db.json(&["smart-key", "list", "--customer", "acme", "--admin", "ann@acme.example"])), 0);
+        refused(&db, &["smart-key", "delete", "--customer", "acme", "--key", key]);
         assert!(db.run(&["migrate"]).status.success());
     }
 }

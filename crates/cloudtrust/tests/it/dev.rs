@@ -37,6 +37,34 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
     let saved = std::fs::read_to_string(&env_file).expect("read");
     assert_eq!(env_value(&saved, "CLIENT_ID"), client_id);
     assert_eq!(env_value(&saved, "CLIENT_SECRET"), secret);
+    let smart_key = env_value(&saved, "SMART_API_KEY");
+    let smart_secret = env_value(&saved, "SMART_SECRET");
+    assert!(smart_key.contains('@'));
+    assert_eq!(env_value(&printed, "SMART_API_KEY"), smart_key);
+
+    // The Smart Tools key works as the seed's recipe uses it.
+    let companies: serde_json::Value = reqwest::get(format!(
+        "{}/v0/companies?client_id={}",
+        server.base_url,
+        smart_key.replace('@', "%40")
+    ))
+    .await
+    .expect("companies")
+    .json()
+    .await
+    .expect("json");
+    let company = companies[0]["companyId"].as_i64().expect("companyId");
+    let shell = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && curl -s -u \"${{SMART_API_KEY}}:${{SMART_SECRET}}\" '{}/v0/oauth/token?grant_type=client_credentials&scope=Admin,{company}'",
+            env_file.display(),
+            server.base_url,
+        ))
+        .output()
+        .expect("bash");
+    let body: serde_json::Value = serde_json::from_slice(&shell.stdout).expect("curl got JSON");
+    assert_eq!(body["expiresIn"], 43199, "{body}");
 
     // `source cloudtrust-dev.env` then the seed's curl line, in a real shell.
     let shell = std::process::Command::new("bash")
@@ -57,6 +85,8 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
     let printed = again.stdout.join("\n");
     assert_eq!(env_value(&printed, "CLIENT_ID"), client_id);
     assert_eq!(env_value(&printed, "CLIENT_SECRET"), secret);
+    assert_eq!(env_value(&printed, "SMART_API_KEY"), smart_key);
+    assert_eq!(env_value(&printed, "SMART_SECRET"), smart_secret);
     assert_eq!(
         token_status(&again.base_url, "root", &client_id, &secret).await,
         200

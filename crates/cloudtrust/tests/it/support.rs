@@ -79,7 +79,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `serve` with extra arguments on a free port and waits until it answers; reads
-    /// stdout up to the dev-mode curl line when `dev` is set.
+    /// stdout up to the last line of the dev-mode announcement when `dev` is set.
     pub async fn start(mut command: Command, dev: bool) -> Server {
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -124,7 +124,7 @@ impl Server {
                 let line = line_rx
                     .recv_timeout(Duration::from_secs(30))
                     .expect("dev output");
-                let done = line.starts_with("curl ");
+                let done = line.starts_with("Invitations to new administrators");
                 lines.push(line);
                 if done {
                     break;

@@ -1,0 +1,121 @@
+//! Smart Tools authentication (seed 004): companies, roles, a token with HTTP Basic, and a
+//! protected `/v0` endpoint reading the token from the query.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::permissions::{API_CLIENTS, Access};
+use serde_json::Value;
+
+use crate::support::{Env, db_test};
+
+async fn get(env: &Env, path: &str, basic: Option<(&str, &str)>) -> (u16, Value) {
+    let mut request = env.http.get(env.url(path));
+    if let Some((key, secret)) = basic {
+        request = request.header(
+            "Authorization",
+            format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))),
+        );
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+db_test! {
+    async fn a_smart_tools_key_gets_a_token_that_the_v0_api_accepts(env) {
+        let seed = env.seed().await;
+        let created = env.directory().create_smart_key(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin)).await.expect("key");
+        let (key, secret) = (created.key.api_key.clone(), created.secret.clone());
+        assert!(key.contains('@'));
+        let escaped = key.replace('@', "%40");
+
+        let (status, companies) = get(&env, &format!("/v0/companies?client_id={escaped}"), None).await;
+        assert_eq!(status, 200);
+        let company = &companies[0];
+        assert_eq!(company["authorizedToTweetFlag"], "N");
+        assert_eq!(company["name"], "Acme");
+        assert!(company["accountType"].is_string() && company["oemCode"].is_string());
+        let company_id = company["companyId"].as_i64().expect("companyId is a number");
+
+        let (status, roles) = get(&env, &format!("/v0/roles?client_id={escaped}&company_id={company_id}"), None).await;
+        assert_eq!((status, roles), (200, serde_json::json!(["Admin"])));
+
+        let (status, token) = get(&env, &format!("/v0/oauth/token?grant_type=client_credentials&scope=Admin%2C{company_id}"), Some((&key, &secret))).await;
+        assert_eq!(status, 200, "{token}");
+        assert_eq!(token["expired"], false);
+        assert_eq!(token["tokenType"], "bearer");
+        assert_eq!(token["scope"], serde_json::json!([company_id.to_string(), "Admin"]));
+        assert_eq!(token["expiresIn"], 43199);
+        assert_eq!(token["expires_in"], 43199);
+        assert_eq!(token["token_type"], "bearer");
+        assert_eq!(token["additionalInformation"], serde_json::json!({}));
+        assert_eq!(token["value"], token["access_token"]);
+        let expiration = token["expiration"].as_str().expect("expiration");
+        let format = time::macros::format_description!("[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] UTC [year]");
+        let expires = time::PrimitiveDateTime::parse(expiration, format).expect("seed's date format").assume_utc();
+        let lifetime = expires.unix_timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!((43_190..=43_200).contains(&lifetime), "{lifetime}");
+        let value = token["value"].as_str().expect("value");
+
+        let (status, me) = get(&env, &format!("/v0/me?access_token={value}"), None).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["email"], seed.admin.as_str());
+        assert_eq!(me["companyId"], company_id);
+        assert_eq!(me["role"], "Admin");
+
+        // A Smart Tools token is no CwsAuth bearer token, and the other way round.
+        assert_eq!(env.me(&format!("CwsAuth Bearer={value}")).await.status(), 401);
+        let bearer = env.token(&seed.client_id, &seed.secret).await;
+        let (status, _) = get(&env, &format!("/v0/me?access_token={bearer}"), None).await;
+        assert_eq!(status, 401);
+
+        // Deleting the key ends its tokens.
+        env.directory().delete_smart_key(&Actor::operator(), "acme", &key).await.expect("delete");
+        let (status, body) = get(&env, &format!("/v0/me?access_token={value}"), None).await;
+        assert_eq!((status, body["error_description"].as_str()), (401, Some("Bad credentials or expired token")));
+    }
+}
+
+db_test! {
+    async fn bad_credentials_roles_and_companies_are_refused(env) {
+        let seed = env.seed().await;
+        env.directory().add_administrator(&Actor::operator(), "acme", NewAdministrator::with_email("custom@acme.example", None, Access::custom([API_CLIENTS]).expect("known"))).await.expect("admin");
+        let custom = env.directory().create_smart_key(&Actor::operator(), "acme", AdministratorRef::Email("custom@acme.example")).await.expect("key");
+        let full = env.directory().create_smart_key(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin)).await.expect("key");
+        let company = env.directory().customer("acme").await.expect("customer").company_id;
+        let token_path = |scope: &str| format!("/v0/oauth/token?grant_type=client_credentials&scope={scope}");
+
+        let (status, body) = get(&env, &token_path(&format!("Admin,{company}")), Some((&full.key.api_key, "wrong"))).await;
+        assert_eq!((status, body["error_description"].as_str()), (401, Some("Bad credentials or expired token")));
+        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some(("nobody@", "x"))).await;
+        assert_eq!(status, 401);
+        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), None).await;
+        assert_eq!(status, 401, "no credentials");
+        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
+        assert_eq!(status, 401, "a role the key's owner does not hold");
+        let (status, body) = get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = get(&env, &token_path("Admin,99"), Some((&full.key.api_key, &full.secret))).await;
+        assert_eq!(status, 401, "a company it does not belong to");
+        let (status, _) = get(&env, &format!("/v0/roles?client_id={}&company_id=99", full.key.api_key), None).await;
+        assert_eq!(status, 401);
+
+        for path in [token_path("Admin"), token_path("Admin,Admin"), "/v0/oauth/token?scope=Admin,1".to_owned(),
+                     format!("/v0/oauth/token?grant_type=password&scope=Admin,{company}")] {
+            let (status, body) = get(&env, &path, Some((&full.key.api_key, &full.secret))).await;
+            assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{path}");
+        }
+        let (status, _) = get(&env, "/v0/companies", None).await;
+        assert_eq!(status, 400);
+        let (status, _) = get(&env, "/v0/roles?client_id=x&company_id=abc", None).await;
+        assert_eq!(status, 400);
+        let (status, _) = get(&env, "/v0/companies?client_id=nobody%40", None).await;
+        assert_eq!(status, 401);
+        let (status, _) = get(&env, "/v0/me?access_token=not.a.token", None).await;
+        assert_eq!(status, 401);
+        let (status, _) = get(&env, "/v0/me", None).await;
+        assert_eq!(status, 401);
+    }
+}
