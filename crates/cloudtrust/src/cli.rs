@@ -309,12 +309,18 @@ async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     }
     let data_dir = config.data_dir.clone();
     let database = config.database_url();
+    let mail_dir = config.mail_dir.clone().unwrap_or_default();
     let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
     tracing::info!(url = %server.base_url, "cloudtrust is listening");
     if dev_mode {
         let credentials =
             dev::bootstrap(server.app.directory(), &data_dir, &server.base_url).await?;
-        dev::announce(&credentials, &server.base_url, &data_dir, &database);
+        let places = dev::Places {
+            data_dir: &data_dir,
+            database: &database,
+            mail_dir: &mail_dir,
+        };
+        dev::announce(&credentials, &server.base_url, &places);
     }
     server.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -155,8 +155,23 @@ fn write_env_file(path: &Path, c: &Credentials, base_url: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where a development server keeps things, for the announcement.
+pub struct Places<'a> {
+    /// The data dir (with the env file).
+    pub data_dir: &'a Path,
+    /// The database URL.
+    pub database: &'a str,
+    /// The mail drop of invitations.
+    pub mail_dir: &'a Path,
+}
+
 /// Prints the credentials and the seed's curl command for this server.
-pub fn announce(c: &Credentials, base_url: &str, data_dir: &Path, database: &str) {
+pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
+    let Places {
+        data_dir,
+        database,
+        mail_dir,
+    } = places;
     let env_file = data_dir.join(ENV_FILE);
     println!();
     println!("cloudtrust is running in development mode at {base_url}");
@@ -182,7 +197,7 @@ pub fn announce(c: &Credentials, base_url: &str, data_dir: &Path, database: &str
     println!();
     println!(
         "Invitations to new administrators are written to {}",
-        data_dir.join(MAIL_DIR).display()
+        mail_dir.display()
     );
     println!();
 }
