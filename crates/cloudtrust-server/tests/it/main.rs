@@ -9,6 +9,7 @@ mod support;
 mod administration;
 mod bearer;
 mod discovery;
+mod go_sdk;
 mod logging;
 mod nodes;
 mod openapi;
