@@ -17,6 +17,7 @@ use crate::domain::Directory;
 use crate::domain::secrets::SecretHasher;
 use crate::domain::tokens::TokenPolicy;
 use crate::error::{Error, Result};
+use crate::http::region::Regions;
 use crate::keys::KeyRing;
 use crate::keys::kek::{KekSource, KeyEncryptionKey};
 use crate::notify::Notifier;
@@ -139,6 +140,8 @@ pub struct Shared {
     pub notifier: Notifier,
     /// Failed-attempt counters of the token endpoints.
     pub throttle: Throttle,
+    /// The regions served, by host.
+    pub regions: Regions,
 }
 
 impl Shared {
@@ -172,7 +175,9 @@ impl App {
             &*foundation.clock,
         )
         .await?;
+        let regions = Regions::new(&foundation.config, &issuer);
         let tokens = TokenPolicy {
+            issuers: regions.issuers().to_vec(),
             issuer,
             audience: foundation.config.token_audience.clone(),
             lifetime_secs: i64::try_from(foundation.config.token_lifetime_secs)
@@ -199,6 +204,7 @@ impl App {
                 secrets: foundation.secrets,
                 notifier,
                 throttle,
+                regions,
             }),
         })
     }

@@ -22,8 +22,15 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The public base URL (token `iss`, discovery); defaults to `http://<bound address>`.
     pub public_url: Option<String>,
-    /// The region this deployment serves (`X-CC-LocalGeo`).
+    /// The default region: `X-CC-LocalGeo` of requests to hosts that name no region.
     pub region: Region,
+    /// The public host of each region served; a request to one of them serves only customers
+    /// homed in its region. Remove a region's entry to stop serving it.
+    pub region_hosts: RegionHosts,
+    /// The global host, serving customers homed in `us`, `eu` and `ap-s`.
+    pub global_host: Option<String>,
+    /// Proxies whose `X-Forwarded-Host` names the host a client asked for.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Lifetime of bearer tokens in seconds.
     pub token_lifetime_secs: u64,
     /// `aud` of bearer tokens.
@@ -67,6 +74,9 @@ impl Default for Config {
             database_url: None,
             public_url: None,
             region: Region::Us,
+            region_hosts: RegionHosts::default(),
+            global_host: Some("api.cloud.com".to_owned()),
+            trusted_proxies: Vec::new(),
             token_lifetime_secs: 3600,
             token_audience: "cloudtrust".to_owned(),
             signing_algorithm: SigningAlgorithm::Es256,
@@ -80,6 +90,44 @@ impl Default for Config {
             failed_attempts_per_client: 10,
             failed_attempts_per_address: 60,
             throttle_shared: false,
+        }
+    }
+}
+
+/// The public host of each region (Citrix Cloud's by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegionHosts {
+    /// United States.
+    pub us: Option<String>,
+    /// European Union.
+    pub eu: Option<String>,
+    /// Asia Pacific South.
+    #[serde(rename = "ap-s")]
+    pub ap_s: Option<String>,
+    /// Japan.
+    pub jp: Option<String>,
+}
+
+impl Default for RegionHosts {
+    fn default() -> Self {
+        RegionHosts {
+            us: Some("api-us.cloud.com".to_owned()),
+            eu: Some("api-eu.cloud.com".to_owned()),
+            ap_s: Some("api-ap-s.cloud.com".to_owned()),
+            jp: Some("api.citrixcloud.jp".to_owned()),
+        }
+    }
+}
+
+impl RegionHosts {
+    /// The host of `region`, if served.
+    pub fn host(&self, region: Region) -> Option<&str> {
+        match region {
+            Region::Us => self.us.as_deref(),
+            Region::Eu => self.eu.as_deref(),
+            Region::ApS => self.ap_s.as_deref(),
+            Region::Jp => self.jp.as_deref(),
         }
     }
 }

@@ -131,8 +131,10 @@ pub struct IssuedToken {
 /// The settings that shape issued tokens.
 #[derive(Debug, Clone)]
 pub struct TokenPolicy {
-    /// `iss`.
+    /// The default `iss`: the public base URL.
     pub issuer: String,
+    /// Every `iss` this deployment's tokens may carry (one per regional host, and the default).
+    pub issuers: Vec<String>,
     /// `aud` of bearer tokens.
     pub audience: String,
     /// Lifetime in seconds.
@@ -140,16 +142,18 @@ pub struct TokenPolicy {
 }
 
 impl TokenPolicy {
-    /// Issues a bearer token for `client`, acting for `owner`.
+    /// Issues a bearer token for `client`, acting for `owner`, as `issuer` (the serving
+    /// region's base URL).
     pub fn issue_access(
         &self,
         keys: &KeySet,
+        issuer: &str,
         client: &CachedClient,
         owner: &Administrator,
         now: i64,
     ) -> Result<IssuedToken> {
         let claims = AccessClaims {
-            iss: self.issuer.clone(),
+            iss: issuer.to_owned(),
             sub: client.id.clone(),
             aud: self.audience.clone(),
             iat: now,
@@ -171,12 +175,13 @@ impl TokenPolicy {
     pub fn issue_id_token(
         &self,
         keys: &KeySet,
+        issuer: &str,
         client: &CachedClient,
         owner: &Administrator,
         now: i64,
     ) -> Result<String> {
         let claims = IdClaims {
-            iss: self.issuer.clone(),
+            iss: issuer.to_owned(),
             sub: client.id.clone(),
             aud: client.id.clone(),
             iat: now,
@@ -259,7 +264,7 @@ impl TokenPolicy {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.required_spec_claims.clear();
-        validation.set_issuer(&[&self.issuer]);
+        validation.set_issuer(&self.issuers);
         validation.set_audience(&[audience]);
         let data = jsonwebtoken::decode::<T>(token, &key.key, &validation).map_err(|e| match e
             .kind()

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderName, header};
 
 use super::AppState;
 use super::errors::ApiErrorResponse;
+use super::region::{Admission, Serving};
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
 use crate::domain::tokens::{AccessClaims, TokenRejection};
@@ -90,6 +91,16 @@ impl FromRequestParts<AppState> for Caller {
             && !customer.eq_ignore_ascii_case(&caller.claims.customer)
         {
             return Err(ApiErrorResponse::authorization("customer", customer));
+        }
+        if let Some(serving) = parts.extensions.get::<Arc<Serving>>()
+            && let Some(customer) = state.cache.customer(&caller.claims.customer).await?
+            && let Admission::Elsewhere(home, host) = state.regions.admits(serving, customer.region)
+        {
+            return Err(ApiErrorResponse::elsewhere(
+                &customer.id,
+                home.as_str(),
+                host.as_deref(),
+            ));
         }
         Ok(caller)
     }

@@ -10,7 +10,8 @@ use crate::domain::administrators::Administrator;
 use crate::throttle::Subject;
 
 use super::AppState;
-use super::errors::OAuthError;
+use super::errors::{ApiErrorResponse, OAuthError};
+use super::region::{Admission, Serving};
 
 /// The special customer id that means "the client's own customer".
 pub const ROOT: &str = "root";
@@ -28,6 +29,7 @@ pub struct AuthenticatedClient {
 /// from a wrong secret; failures are counted, and too many get 429 (see [`crate::throttle`]).
 pub async fn authenticate(
     state: &AppState,
+    serving: &Serving,
     source: IpAddr,
     path_customer: &str,
     client_id: &str,
@@ -82,5 +84,18 @@ pub async fn authenticate(
             tracing::info!(client_id = %client.id, "token refused: owner removed");
             refuse()
         })?;
+    let customer = state
+        .cache
+        .customer(&client.customer_id)
+        .await?
+        .ok_or_else(refuse)?;
+    if let Admission::Elsewhere(home, host) = state.regions.admits(serving, customer.region) {
+        tracing::info!(client_id = %client.id, region = %home, "token refused: customer homed elsewhere");
+        return Err(OAuthError::common(ApiErrorResponse::elsewhere(
+            &customer.id,
+            home.as_str(),
+            host.as_deref(),
+        )));
+    }
     Ok(AuthenticatedClient { client, owner })
 }

@@ -19,6 +19,8 @@ pub struct OAuthError {
     body: OAuthErrorBody,
     basic_challenge: bool,
     retry_after: Option<u64>,
+    /// Answered instead, in the common shape (a customer homed in another region).
+    common: Option<Box<ApiErrorResponse>>,
 }
 
 impl OAuthError {
@@ -31,7 +33,15 @@ impl OAuthError {
             },
             basic_challenge: false,
             retry_after: None,
+            common: None,
         }
+    }
+
+    /// The common error `common`, answered by a token endpoint.
+    pub fn common(common: ApiErrorResponse) -> Self {
+        let mut e = Self::new(common.status, "access_denied", common.body.detail.clone());
+        e.common = Some(Box::new(common));
+        e
     }
 
     /// 429 after too many failed attempts. The body is RFC 6749's with the common error's
@@ -113,6 +123,9 @@ impl From<Error> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        if let Some(common) = self.common {
+            return common.into_response();
+        }
         let mut response = match self.retry_after {
             None => (self.status, axum::Json(self.body)).into_response(),
             Some(delay) => {
@@ -198,6 +211,28 @@ impl ApiErrorResponse {
             "authorization",
             "Access denied",
             &[("entityType", entity_type), ("id", id)],
+        )
+    }
+
+    /// 403 for a customer homed in another region, naming the host that serves it.
+    pub fn elsewhere(customer: &str, home: &str, host: Option<&str>) -> Self {
+        let mut params = vec![
+            ("entityType", "customer"),
+            ("id", customer),
+            (
+                "message",
+                "User is not authenticated for the specified resource",
+            ),
+            ("region", home),
+        ];
+        if let Some(host) = host {
+            params.push(("host", host));
+        }
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "authorization",
+            "Access denied",
+            &params,
         )
     }
 

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -106,6 +106,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 pub async fn client_credentials(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Extension(serving): Extension<std::sync::Arc<super::region::Serving>>,
     Path(customer): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -138,6 +139,7 @@ pub async fn client_credentials(
     };
     let authenticated = authenticate(
         &state,
+        &serving,
         peer.ip(),
         &customer,
         &client_id,
@@ -147,10 +149,13 @@ pub async fn client_credentials(
     .await?;
     let now = state.clock.now();
     let keys = state.keys.current();
-    let issued =
-        state
-            .tokens
-            .issue_access(&keys, &authenticated.client, &authenticated.owner, now)?;
+    let issued = state.tokens.issue_access(
+        &keys,
+        &serving.base_url,
+        &authenticated.client,
+        &authenticated.owner,
+        now,
+    )?;
     state
         .usage
         .record(&authenticated.client, &issued.claims.jti, now);

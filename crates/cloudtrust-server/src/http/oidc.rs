@@ -1,12 +1,16 @@
 //! Discovery (`/.well-known/openid-configuration`, RFC 8414 alias) and the JWKS, so that any
 //! resource server can verify cloudtrust's bearer tokens offline.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use super::region::Serving;
 
 /// Path of the JWKS document.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -19,8 +23,11 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
     tag = "Bearer tokens",
     responses((status = 200, description = "OpenID Connect discovery", body = Object))
 )]
-pub async fn discovery(State(state): State<AppState>) -> Response {
-    let issuer = &state.tokens.issuer;
+pub async fn discovery(
+    State(state): State<AppState>,
+    Extension(serving): Extension<Arc<Serving>>,
+) -> Response {
+    let issuer = &serving.base_url;
     let algorithm = state.keys.current().signing.algorithm.as_str();
     let document = json!({
         "issuer": issuer,
@@ -51,8 +58,11 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
     tag = "Bearer tokens",
     responses((status = 200, description = "OAuth 2.0 authorization server metadata", body = Object))
 )]
-pub async fn authorization_server_metadata(state: State<AppState>) -> Response {
-    discovery(state).await
+pub async fn authorization_server_metadata(
+    state: State<AppState>,
+    serving: Extension<Arc<Serving>>,
+) -> Response {
+    discovery(state, serving).await
 }
 
 /// The public signing keys.

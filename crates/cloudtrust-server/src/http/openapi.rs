@@ -1,14 +1,15 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every JSON endpoint, generated from the
 //! handlers' annotations and the wire types of `cloudtrust-proto`.
 
-use axum::Json;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::{Extension, Json};
 use cloudtrust_proto::ApiError;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use super::AppState;
+use super::region::Serving;
 
 /// The errors every resource API may answer, in the common shape.
 #[derive(IntoResponses)]
@@ -116,7 +117,7 @@ pub fn document(base_url: &str) -> Document {
     doc
 }
 
-/// The handler.
-pub async fn openapi(State(state): State<AppState>) -> Json<Document> {
-    Json(document(&state.tokens.issuer))
+/// The handler: the serving region's base URL is the server.
+pub async fn openapi(Extension(serving): Extension<Arc<Serving>>) -> Json<Document> {
+    Json(document(&serving.base_url))
 }

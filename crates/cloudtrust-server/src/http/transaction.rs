@@ -4,7 +4,9 @@
 //! otherwise a fresh id is made. The id is a field of the request's tracing span, so it is in
 //! every log line written while the request is handled.
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -35,6 +37,29 @@ fn acceptable(value: &HeaderValue) -> Option<&str> {
     ok.then_some(s)
 }
 
+/// The host the client asked for: `X-Forwarded-Host` from a trusted proxy, else the request
+/// target's authority (HTTP/2) or `Host`.
+fn requested_host<'r>(state: &AppState, request: &'r Request) -> Option<&'r str> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = peer
+        .filter(|ip| state.config.trusted_proxies.contains(ip))
+        .and_then(|_| request.headers().get("x-forwarded-host"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    forwarded
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .or_else(|| {
+            request
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+        })
+}
+
 /// The middleware.
 pub async fn transaction(
     State(state): State<AppState>,
@@ -56,6 +81,9 @@ pub async fn transaction(
         path = %request.uri().path(),
     );
     request.extensions_mut().insert(TransactionId(id.clone()));
+    let serving = state.regions.serving(requested_host(&state, &request));
+    let geo = serving.geo;
+    request.extensions_mut().insert(serving);
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "handled"));
 
@@ -70,10 +98,7 @@ pub async fn transaction(
         axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("X-Cws-TransactionId"),
     );
-    headers.insert(
-        X_CC_LOCAL_GEO.clone(),
-        HeaderValue::from_static(state.config.region.geo()),
-    );
+    headers.insert(X_CC_LOCAL_GEO.clone(), HeaderValue::from_static(geo));
     headers.insert(
         axum::http::header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

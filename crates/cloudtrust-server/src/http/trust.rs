@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
@@ -59,6 +59,7 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
 pub async fn trust_token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Extension(serving): Extension<std::sync::Arc<super::region::Serving>>,
     Path(customer): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -70,6 +71,7 @@ pub async fn trust_token(
     let (client_id, client_secret) = credentials(&body)?;
     let authenticated = authenticate(
         &state,
+        &serving,
         peer.ip(),
         &customer,
         &client_id,
@@ -80,8 +82,13 @@ pub async fn trust_token(
     let now = state.clock.now();
     let keys = state.keys.current();
     let (client, owner) = (&authenticated.client, &authenticated.owner);
-    let issued = state.tokens.issue_access(&keys, client, owner, now)?;
-    let id_token = state.tokens.issue_id_token(&keys, client, owner, now)?;
+    let issuer = &serving.base_url;
+    let issued = state
+        .tokens
+        .issue_access(&keys, issuer, client, owner, now)?;
+    let id_token = state
+        .tokens
+        .issue_id_token(&keys, issuer, client, owner, now)?;
     state.usage.record(client, &issued.claims.jti, now);
     let body = TrustTokenResponse {
         principal: owner.email.clone(),

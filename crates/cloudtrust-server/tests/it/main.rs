@@ -14,6 +14,7 @@ mod logging;
 mod nodes;
 mod openapi;
 mod ops;
+mod regions;
 mod rules;
 mod sdk;
 mod smart;
