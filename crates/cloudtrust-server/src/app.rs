@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::cache::AuthCache;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_TLS_LISTEN};
 use crate::domain::Directory;
 use crate::domain::secrets::SecretHasher;
 use crate::domain::tokens::TokenPolicy;
@@ -23,8 +23,10 @@ use crate::keys::kek::{KekSource, KeyEncryptionKey};
 use crate::notify::Notifier;
 use crate::store::{self, Backend, Store};
 use crate::throttle::Throttle;
+use crate::tls::{DevCertificates, ServerCertificate, dev_hosts, ensure_dev_certificates};
 use crate::usage::UsageRecorder;
 use crate::{changes, http};
+use axum_server::tls_rustls::RustlsConfig;
 
 /// Name of the setting that holds the KEK fingerprint.
 const KEK_FINGERPRINT: &str = "kek_fingerprint";
@@ -229,13 +231,50 @@ impl App {
 pub struct RunningServer {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The bound HTTPS address, when HTTPS is served.
+    pub tls_addr: Option<SocketAddr>,
+    /// The development certificates, with `tls_dev`.
+    pub dev_certificates: Option<DevCertificates>,
     /// The public base URL (token `iss`).
     pub base_url: String,
     /// The instance.
     pub app: App,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    tls: Option<(
+        axum_server::Handle<SocketAddr>,
+        JoinHandle<std::io::Result<()>>,
+    )>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// What HTTPS serves: the configured certificate, or the development one.
+fn tls_certificate(
+    config: &Config,
+) -> Result<Option<(ServerCertificate, Option<DevCertificates>)>> {
+    if config.tls_dev {
+        let dev = ensure_dev_certificates(&config.data_dir, &dev_hosts(config))?;
+        return Ok(Some((dev.server.clone(), Some(dev))));
+    }
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
+            };
+            Ok(Some((
+                ServerCertificate {
+                    cert_pem: read(cert)?,
+                    key_pem: read(key)?,
+                },
+                None,
+            )))
+        }
+        (None, None) => Ok(None),
+        _ => Err(Error::invalid(
+            "tls_cert",
+            "tls_cert and tls_key go together",
+        )),
+    }
 }
 
 impl RunningServer {
@@ -258,8 +297,35 @@ impl RunningServer {
             tokio::spawn(purge_system_log(shared.clone(), receiver.clone())),
             tokio::spawn(share_failures(shared.clone(), receiver.clone())),
         ];
-        let mut stop = receiver;
         let router = app.router();
+        let (tls, tls_addr, dev_certificates) = match tls_certificate(&app.shared.config)? {
+            None => (None, None, None),
+            Some((certificate, dev)) => {
+                let address = match app.shared.config.tls_listen {
+                    Some(address) => address,
+                    None => DEFAULT_TLS_LISTEN
+                        .parse()
+                        .map_err(|_| Error::internal("bad default TLS address"))?,
+                };
+                let rustls = RustlsConfig::from_pem(certificate.cert_pem, certificate.key_pem)
+                    .await
+                    .map_err(|e| Error::invalid("tls_cert", format!("cannot use it: {e}")))?;
+                let handle = axum_server::Handle::new();
+                let serve = axum_server::bind_rustls(address, rustls)
+                    .handle(handle.clone())
+                    .serve(
+                        router
+                            .clone()
+                            .into_make_service_with_connect_info::<SocketAddr>(),
+                    );
+                let task = tokio::spawn(serve);
+                let bound = handle.listening().await.ok_or_else(|| {
+                    Error::internal(format!("cannot listen for HTTPS on {address}"))
+                })?;
+                (Some((handle, task)), Some(bound), dev)
+            }
+        };
+        let mut stop = receiver;
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -272,6 +338,9 @@ impl RunningServer {
         });
         Ok(RunningServer {
             addr,
+            tls_addr,
+            dev_certificates,
+            tls,
             base_url,
             app,
             shutdown,
@@ -290,6 +359,10 @@ impl RunningServer {
     /// the database.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(true);
+        if let Some((handle, task)) = self.tls {
+            handle.graceful_shutdown(Some(Duration::from_secs(10)));
+            let _ = task.await;
+        }
         let served = self
             .server
             .await

@@ -31,6 +31,15 @@ pub struct Config {
     pub global_host: Option<String>,
     /// Proxies whose `X-Forwarded-Host` names the host a client asked for.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2) on this address as well, with `tls_cert` / `tls_key`
+    /// or the development certificates (`tls_dev`).
+    pub tls_listen: Option<SocketAddr>,
+    /// Certificate chain (PEM) for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a development CA and certificate made in the data dir.
+    pub tls_dev: bool,
     /// Lifetime of bearer tokens in seconds.
     pub token_lifetime_secs: u64,
     /// `aud` of bearer tokens.
@@ -77,6 +86,10 @@ impl Default for Config {
             region_hosts: RegionHosts::default(),
             global_host: Some("api.cloud.com".to_owned()),
             trusted_proxies: Vec::new(),
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_dev: false,
             token_lifetime_secs: 3600,
             token_audience: "cloudtrust".to_owned(),
             signing_algorithm: SigningAlgorithm::Es256,
@@ -131,6 +144,9 @@ impl RegionHosts {
         }
     }
 }
+
+/// Where HTTPS listens when asked for without an address.
+pub const DEFAULT_TLS_LISTEN: &str = "127.0.0.1:8443";
 
 /// The name of the default SQLite database file in the data dir.
 pub const DEFAULT_DATABASE_FILE: &str = "cloudtrust.db";

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod notify;
 pub mod store;
 pub mod throttle;
+pub mod tls;
 pub mod usage;
 
 pub use app::{App, RunningServer};

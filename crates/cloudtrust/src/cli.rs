@@ -103,6 +103,19 @@ struct ServeArgs {
     /// to get a first token.
     #[arg(long)]
     dev: bool,
+    /// Serve HTTPS too, with a development CA and a certificate for every Citrix Cloud host
+    /// (made once, in the data dir).
+    #[arg(long)]
+    tls_dev: bool,
+    /// Address for HTTPS (default 127.0.0.1:8443).
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
+    /// Certificate chain (PEM) for HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -250,6 +263,14 @@ struct Overrides {
     listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_dev: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Runs the parsed command.
@@ -262,6 +283,10 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Serve(args) = &cli.command {
         overrides.listen = args.listen;
         overrides.public_url = args.public_url.clone();
+        overrides.tls_dev = args.tls_dev.then_some(true);
+        overrides.tls_listen = args.tls_listen;
+        overrides.tls_cert = args.tls_cert.clone();
+        overrides.tls_key = args.tls_key.clone();
     }
     let config = Config::load(cli.config.as_deref(), &overrides).context("configuration")?;
     let out = Output::new(cli.json);
@@ -312,9 +337,20 @@ async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     let mail_dir = config.mail_dir.clone().unwrap_or_default();
     let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
     tracing::info!(url = %server.base_url, "cloudtrust is listening");
+    if let Some(address) = server.tls_addr {
+        tracing::info!(address = %address, "cloudtrust is listening for HTTPS (HTTP/1.1 and HTTP/2)");
+    }
+    if let (Some(dev), Some(address)) = (&server.dev_certificates, server.tls_addr) {
+        dev::announce_tls(dev, address);
+    }
     if dev_mode {
-        let credentials =
-            dev::bootstrap(server.app.directory(), &data_dir, &server.base_url).await?;
+        let mut credentials = dev::bootstrap(server.app.directory(), &data_dir).await?;
+        credentials.tls = server
+            .dev_certificates
+            .as_ref()
+            .zip(server.tls_addr)
+            .map(|(dev, address)| (dev.ca_path.clone(), address.port()));
+        dev::save(&data_dir, &credentials, &server.base_url)?;
         let places = dev::Places {
             data_dir: &data_dir,
             database: &database,

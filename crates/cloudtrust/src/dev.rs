@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use cloudtrust_server::domain::Directory;
@@ -12,6 +12,7 @@ use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::error::Error;
+use cloudtrust_server::tls::{DevCertificates, hosts_line};
 
 /// The file the credentials are saved to, in the data dir.
 pub const ENV_FILE: &str = "cloudtrust-dev.env";
@@ -29,6 +30,8 @@ pub struct Credentials {
     pub customer_id: String,
     pub smart_api_key: String,
     pub smart_secret: String,
+    /// The development CA and the HTTPS port, with `--tls-dev`.
+    pub tls: Option<(PathBuf, u16)>,
 }
 
 /// The value of `export NAME="…"` in a saved env file.
@@ -48,11 +51,7 @@ fn ignore_conflict<T>(result: Result<T, Error>) -> Result<(), Error> {
 
 /// Creates what is missing and returns working credentials: those saved earlier when they
 /// still work, else a new API client's.
-pub async fn bootstrap(
-    directory: &Directory,
-    data_dir: &Path,
-    base_url: &str,
-) -> Result<Credentials> {
+pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credentials> {
     let path = data_dir.join(ENV_FILE);
     let saved = fs::read_to_string(&path).unwrap_or_default();
     let value = |name: &str| saved_value(&saved, name);
@@ -107,8 +106,8 @@ pub async fn bootstrap(
         customer_id: CUSTOMER_ID.to_owned(),
         smart_api_key: smart.0,
         smart_secret: smart.1,
+        tls: None,
     };
-    write_env_file(&path, &credentials, base_url)?;
     Ok(credentials)
 }
 
@@ -130,8 +129,20 @@ fn smart_exports(c: &Credentials) -> String {
     )
 }
 
-/// Writes the env file (mode 0600) through a temporary file, so a reader never sees half.
-fn write_env_file(path: &Path, c: &Credentials, base_url: &str) -> Result<()> {
+fn tls_exports(c: &Credentials) -> String {
+    match &c.tls {
+        Some((ca, port)) => format!(
+            "export DEV_CA=\"{}\"\nexport TLS_PORT=\"{port}\"\n",
+            ca.display()
+        ),
+        None => String::new(),
+    }
+}
+
+/// Writes `cloudtrust-dev.env` in `data_dir` (mode 0600) through a temporary file, so a reader
+/// never sees half.
+pub fn save(data_dir: &Path, c: &Credentials, base_url: &str) -> Result<()> {
+    let path = data_dir.join(ENV_FILE);
     let temporary = path.with_extension("env.tmp");
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -145,13 +156,14 @@ fn write_env_file(path: &Path, c: &Credentials, base_url: &str) -> Result<()> {
         .with_context(|| format!("writing {}", temporary.display()))?;
     write!(
         file,
-        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}",
+        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}{}",
         exports(c),
         token_url(base_url),
-        smart_exports(c)
+        smart_exports(c),
+        tls_exports(c)
     )?;
     file.sync_all()?;
-    fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
+    fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -200,4 +212,22 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
         mail_dir.display()
     );
     println!();
+}
+
+/// Prints where the development CA is and the hosts-file line that sends unmodified clients
+/// to this server.
+pub fn announce_tls(dev: &DevCertificates, address: std::net::SocketAddr) {
+    println!();
+    println!("HTTPS (HTTP/1.1 and HTTP/2) is served on {address} with a development certificate.");
+    println!("Trust this CA in the clients: {}", dev.ca_path.display());
+    println!("Send Citrix Cloud's hosts here with this line in /etc/hosts:");
+    println!();
+    println!("{}", hosts_line(&address.ip().to_string(), &dev.hosts));
+    if address.port() != 443 {
+        println!();
+        println!(
+            "Unmodified clients call port 443: serve there (--tls-listen {}:443, as root) or forward it.",
+            address.ip()
+        );
+    }
 }

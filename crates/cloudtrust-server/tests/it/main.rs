@@ -19,5 +19,6 @@ mod rules;
 mod sdk;
 mod smart;
 mod throttling;
+mod tls;
 mod token_endpoint;
 mod trust;

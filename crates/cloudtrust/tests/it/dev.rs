@@ -105,3 +105,48 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
     assert_eq!(customers.as_array().expect("array").len(), 1);
     assert!(again.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_dev_prints_the_ca_and_hosts_line_and_saves_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = cloudtrust(dir.path());
+    command
+        .env("CLOUDTRUST_TLS_DEV", "true")
+        .env("CLOUDTRUST_TLS_LISTEN", "127.0.0.1:0");
+    let server = Server::start(command, true).await;
+    let printed = server.stdout.join("\n");
+    let hosts_line = printed
+        .lines()
+        .find(|l| l.starts_with("127.0.0.1 api-us.cloud.com"))
+        .unwrap_or_else(|| panic!("a hosts line in {printed}"));
+    assert!(hosts_line.contains(" trust.citrixworkspacesapi.net"));
+    let saved = std::fs::read_to_string(dir.path().join("cloudtrust-dev.env")).expect("env file");
+    let ca = env_value(&saved, "DEV_CA");
+    let port: u16 = env_value(&saved, "TLS_PORT").parse().expect("port");
+    assert!(printed.contains(&ca), "the CA path is printed");
+
+    let client = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("CA")).expect("pem"),
+        ])
+        .resolve(
+            "api-us.cloud.com",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .build()
+        .expect("client");
+    let response = client
+        .post(format!(
+            "https://api-us.cloud.com:{port}/cctrustoauth2/root/tokens/clients"
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &env_value(&saved, "CLIENT_ID")),
+            ("client_secret", &env_value(&saved, "CLIENT_SECRET")),
+        ])
+        .send()
+        .await
+        .expect("HTTPS");
+    assert_eq!(response.status(), 200);
+    assert!(server.stop().success());
+}

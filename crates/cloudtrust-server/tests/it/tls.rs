@@ -1,0 +1,81 @@
+//! `tls_dev`: a client that trusts only the development CA reaches
+//! `https://api-us.cloud.com/cctrustoauth2/root/tokens/clients` through a resolver override,
+//! over HTTP/2, and gets a token whose issuer is that host.
+
+use crate::support::{Backend, Env};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmodified_client_reaches_the_real_host_name_over_http2() {
+    let env = Env::with(Backend::Sqlite, |config| {
+        config.tls_dev = true;
+        config.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    })
+    .await
+    .expect("sqlite");
+    let seed = env.seed().await;
+    let tls_addr = env.server.tls_addr.expect("HTTPS is served");
+    let dev = env
+        .server
+        .dev_certificates
+        .as_ref()
+        .expect("development certificates");
+    let ca = std::fs::read(&dev.ca_path).expect("CA file");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("CA")])
+        .resolve("api-us.cloud.com", tls_addr)
+        .resolve("smart.cloud.com", tls_addr)
+        .build()
+        .expect("client");
+
+    let port = tls_addr.port();
+    let response = client
+        .post(format!(
+            "https://api-us.cloud.com:{port}/cctrustoauth2/root/tokens/clients"
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &seed.client_id),
+            ("client_secret", &seed.secret),
+        ])
+        .send()
+        .await
+        .expect("HTTPS request with only the development CA trusted");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.headers()["x-cc-localgeo"], "US");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["expires_in"], "3600");
+
+    let health = client
+        .get(format!("https://smart.cloud.com:{port}/healthz"))
+        .send()
+        .await
+        .expect("another host");
+    assert_eq!(health.status(), 200);
+
+    // Without the CA, the certificate is not trusted.
+    let untrusting = reqwest::Client::builder()
+        .tls_certs_only([])
+        .resolve("api-us.cloud.com", tls_addr)
+        .build()
+        .expect("client");
+    assert!(
+        untrusting
+            .get(format!("https://api-us.cloud.com:{port}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // The same certificates are used on the next start.
+    let pem = std::fs::read(
+        env.db
+            .data_dir
+            .path()
+            .join(cloudtrust_server::tls::DEV_CERT_FILE),
+    )
+    .expect("cert");
+    let again = cloudtrust_server::tls::ensure_dev_certificates(env.db.data_dir.path(), &dev.hosts)
+        .expect("again");
+    assert_eq!(again.server.cert_pem, pem);
+}
