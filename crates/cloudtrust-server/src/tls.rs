@@ -32,6 +32,7 @@ pub const CLIENT_HOSTS: &[&str] = &[
     "api.citrixcloud.jp",
     "api.cloud.com",
     "trust.citrixworkspacesapi.net",
+    "trust.citrixworkspacesapi.us",
     "cws.citrixworkspacesapi.net",
     "accounts.cloud.com",
     "smart.cloud.com",

@@ -4,14 +4,26 @@
 
 use crate::support::{Backend, Env};
 
+fn with_tls_dev(config: &mut cloudtrust_server::Config) {
+    config.tls_dev = true;
+    config.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unmodified_client_reaches_the_real_host_name_over_http2() {
-    let env = Env::with(Backend::Sqlite, |config| {
-        config.tls_dev = true;
-        config.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
-    })
-    .await
-    .expect("sqlite");
+async fn sqlite() {
+    if let Some(env) = Env::with(Backend::Sqlite, with_tls_dev).await {
+        an_unmodified_client_reaches_the_real_host_name_over_http2(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    if let Some(env) = Env::with(Backend::Postgres, with_tls_dev).await {
+        an_unmodified_client_reaches_the_real_host_name_over_http2(env).await;
+    }
+}
+
+async fn an_unmodified_client_reaches_the_real_host_name_over_http2(env: Env) {
     let seed = env.seed().await;
     let tls_addr = env.server.tls_addr.expect("HTTPS is served");
     let dev = env
@@ -78,4 +90,42 @@ async fn an_unmodified_client_reaches_the_real_host_name_over_http2() {
     let again = cloudtrust_server::tls::ensure_dev_certificates(env.db.data_dir.path(), &dev.hosts)
         .expect("again");
     assert_eq!(again.server.cert_pem, pem);
+}
+
+/// `tls_cert` / `tls_key` serve a given certificate (here: the development one, as files).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_given_certificate_is_served() {
+    let files = tempfile::tempdir().expect("temp dir");
+    let made = cloudtrust_server::tls::ensure_dev_certificates(
+        files.path(),
+        &["api-eu.cloud.com".to_owned()],
+    )
+    .expect("certificate");
+    let env = Env::with(Backend::Sqlite, |config| {
+        config.tls_cert = Some(files.path().join(cloudtrust_server::tls::DEV_CERT_FILE));
+        config.tls_key = Some(files.path().join(cloudtrust_server::tls::DEV_KEY_FILE));
+        config.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    })
+    .await
+    .expect("sqlite");
+    assert!(env.server.dev_certificates.is_none());
+    let tls_addr = env.server.tls_addr.expect("HTTPS is served");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(
+            &std::fs::read(&made.ca_path).expect("CA"),
+        )
+        .expect("pem")])
+        .resolve("api-eu.cloud.com", tls_addr)
+        .build()
+        .expect("client");
+    let response = client
+        .get(format!(
+            "https://api-eu.cloud.com:{}/healthz",
+            tls_addr.port()
+        ))
+        .send()
+        .await
+        .expect("HTTPS");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-cc-localgeo"], "EU");
 }
