@@ -61,6 +61,13 @@ impl Error {
         }
     }
 
+    /// Whether the database refused a value the client sent (PostgreSQL refuses NUL
+    /// characters in text, SQLSTATE 22021): bad input, not an outage.
+    pub fn is_refused_input(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some("22021"))
+    }
+
     /// Shorthand for [`Error::Internal`].
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())

@@ -2,9 +2,11 @@
 //! source address, so that online guessing of a secret stops after a few attempts.
 //!
 //! Only failures take tokens. A request is refused before its credentials are checked when the
-//! bucket of its client id is empty, or, for a client id this deployment does not know, when
-//! the bucket of its source address is empty; so a well-behaved client is never throttled by
-//! another client's failures, even from the same address.
+//! bucket of its client id *from its source address* is empty, or, for a client id this
+//! deployment does not know, when the bucket of its source address is empty. So a
+//! well-behaved client is never throttled by another client's failures, even from the same
+//! address, and someone who knows a client id but not its secret cannot lock the real client
+//! out from elsewhere.
 //!
 //! Buckets live in each node's memory. With `throttle_shared` on PostgreSQL, failures are also
 //! added up across nodes, off the request path: each node writes its counts per key and
@@ -94,10 +96,15 @@ impl Buckets {
     }
 }
 
+/// The bucket key of `client_id` asking from `source`.
+pub fn client_key(client_id: &str, source: std::net::IpAddr) -> String {
+    format!("{client_id} {source}")
+}
+
 /// What a failure is counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    /// A client id.
+    /// A client id from one source address ([`client_key`]).
     Client,
     /// A source address (for client ids nobody knows).
     Address,

@@ -58,8 +58,8 @@ pub struct UsageRecorder {
     each_token: Option<Mutex<Vec<IssuedToken>>>,
 }
 
-/// Tokens kept for per-token records before older ones are dropped, to bound memory if the
-/// database is unreachable for long.
+/// Tokens kept for per-token records, to bound memory if the database is unreachable for long:
+/// beyond it the newest go unrecorded one by one (their counts still are recorded).
 const MAX_PENDING_TOKENS: usize = 1_000_000;
 
 impl UsageRecorder {
@@ -121,7 +121,10 @@ impl UsageRecorder {
             Ok(()) => Ok(()),
             Err(e) => {
                 if let Some(pending_tokens) = &self.each_token {
-                    pending_tokens.lock().extend(tokens);
+                    let mut pending_tokens = pending_tokens.lock();
+                    let newer = std::mem::replace(&mut *pending_tokens, tokens);
+                    pending_tokens.extend(newer);
+                    pending_tokens.truncate(MAX_PENDING_TOKENS);
                 }
                 let mut pending = self.pending.lock();
                 for (id, usage) in batch {

@@ -25,6 +25,8 @@ pub struct Administrator {
     pub pending: bool,
     /// Changes with every update, for optimistic concurrency (`If-Match`).
     pub etag: String,
+    /// While pending: when the invitation stops being accepted, unix seconds.
+    pub invitation_expires_at: Option<i64>,
     /// Full or custom access.
     pub access: Access,
     /// Incremented whenever this administrator's access is reduced; tokens carry the value they

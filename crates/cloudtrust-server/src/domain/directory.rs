@@ -310,6 +310,7 @@ impl Directory {
             permission_generation: 1,
             pending: false,
             etag: uuid::Uuid::new_v4().to_string(),
+            invitation_expires_at: None,
             created_at: now,
             updated_at: now,
         })
@@ -319,12 +320,12 @@ impl Directory {
         &self,
         actor: &Actor,
         admin: &Administrator,
-        invitation: Option<(&str, i64)>,
+        invitation_hash: Option<&str>,
     ) -> Result<()> {
         Self::authorize_management(actor, &admin.access)?;
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, &admin.customer_id).await?;
-        store::administrators::insert(&mut tx, admin, invitation)
+        store::administrators::insert(&mut tx, admin, invitation_hash)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -381,10 +382,11 @@ impl Directory {
         new: NewAdministrator,
     ) -> Result<Invitation> {
         let mut admin = self.check_new(customer_id, new)?;
-        admin.pending = true;
         let token = generate_secret();
         let expires_at = admin.created_at + INVITATION_LIFETIME_SECS;
-        self.insert_administrator(actor, &admin, Some((&sha256_hex(&token), expires_at)))
+        admin.pending = true;
+        admin.invitation_expires_at = Some(expires_at);
+        self.insert_administrator(actor, &admin, Some(&sha256_hex(&token)))
             .await?;
         Ok(Invitation {
             administrator: admin,
@@ -415,6 +417,7 @@ impl Directory {
         }
         let mut after = before.clone();
         after.pending = false;
+        after.invitation_expires_at = None;
         after.etag = uuid::Uuid::new_v4().to_string();
         after.updated_at = now;
         if !store::administrators::accept(&mut tx, &after.id, &after.etag, now).await? {
@@ -490,6 +493,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> Result<Administrator> {
         let mut tx = self.store.begin().await?;
+        store::customers::lock(&mut tx, customer_id).await?;
         let before = Self::require_administrator(&mut tx, customer_id, who).await?;
         Self::authorize_management(actor, &access)?;
         Self::authorize_management(actor, &before.access)?;
@@ -551,6 +555,7 @@ impl Directory {
         who: AdministratorRef<'_>,
     ) -> Result<RemovedAdministrator> {
         let mut tx = self.store.begin().await?;
+        store::customers::lock(&mut tx, customer_id).await?;
         let admin = Self::require_administrator(&mut tx, customer_id, who).await?;
         Self::authorize_management(actor, &admin.access)?;
         if admin.access == Access::Full
@@ -580,6 +585,24 @@ impl Directory {
                         "API client {} deleted with its owner {}",
                         client.name, admin.email
                     ),
+                },
+            )
+            .await?;
+        }
+        for key in store::smart_keys::of_administrator(&mut tx, &admin.id).await? {
+            store::smart_keys::delete(&mut tx, &key.api_key).await?;
+            self.record(
+                &mut tx,
+                actor,
+                Event {
+                    change: ChangeKind::SmartKey,
+                    event_type: event_types::SMARTKEY_DELETE,
+                    customer_id,
+                    target_id: &key.api_key,
+                    target_name: &admin.email,
+                    before: Some(json!(key)),
+                    after: None,
+                    message: format!("Smart Tools API key deleted with its owner {}", admin.email),
                 },
             )
             .await?;

@@ -79,6 +79,7 @@ fn decode(token: &str) -> Result<String> {
         .decode(token.trim())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|key| !key.chars().any(char::is_control))
         .ok_or_else(|| Error::invalid("continuationToken", "is not a token this server issued"))
 }
 

@@ -40,6 +40,12 @@ pub const ROLE_ADMIN: &str = "Admin";
 /// The role of custom administrators.
 pub const ROLE_USER: &str = "User";
 
+/// Whether `key` has the shape of a key [`generate_api_key`] makes (31 letters and digits and
+/// an `@`), so that anything else is refused before it costs memory or a database query.
+pub fn is_well_formed(key: &str) -> bool {
+    key.len() == 32 && key.ends_with('@') && key[..31].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// A fresh API key: 31 random letters and digits and an `@` (so it arrives as `%40` in URLs,
 /// as real Smart Tools keys do).
 pub fn generate_api_key() -> String {
@@ -68,6 +74,9 @@ mod tests {
         assert!(key.ends_with('@'));
         assert!(key[..31].bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(key, generate_api_key());
+        assert!(is_well_formed(&key));
+        assert!(!is_well_formed("short@"));
+        assert!(!is_well_formed(&format!("{}\u{0}", &key[..31])));
         assert_eq!(role(&Access::Full), "Admin");
         assert_eq!(role(&Access::Custom(Default::default())), "User");
     }

@@ -28,11 +28,7 @@ pub const MAX_PAGE: usize = 1000;
 pub const DEFAULT_PAGE: usize = 100;
 
 /// The wire form of an administrator.
-pub fn result(
-    admin: &Administrator,
-    now: i64,
-    invitation_expires: Option<i64>,
-) -> AdministratorResult {
+pub fn result(admin: &Administrator, now: i64) -> AdministratorResult {
     AdministratorResult {
         customer_id: admin.customer_id.clone(),
         user_id: (!admin.pending).then(|| admin.id.clone()),
@@ -45,7 +41,8 @@ pub fn result(
         display_name: admin.display_name.clone(),
         email: admin.email.clone(),
         pending: admin.pending,
-        invitation_expired: admin.pending && invitation_expires.is_some_and(|at| at <= now),
+        invitation_expired: admin.pending
+            && admin.invitation_expires_at.is_some_and(|at| at <= now),
         created_date: rfc3339(admin.created_at),
         updated_date: rfc3339(admin.updated_at),
         e_tag: admin.etag.clone(),
@@ -214,7 +211,7 @@ pub async fn list(
         }
     };
     Ok(Json(AdministratorsResult {
-        items: page.items.iter().map(|a| result(a, now, None)).collect(),
+        items: page.items.iter().map(|a| result(a, now)).collect(),
         continuation_token: page.continuation,
     }))
 }
@@ -260,11 +257,7 @@ pub async fn create(
         .invite_administrator(&actor, &caller.claims.customer, new)
         .await?;
     state.notifier.invitation(&invitation, &state.tokens.issuer);
-    let body = result(
-        &invitation.administrator,
-        state.clock.now(),
-        Some(invitation.expires_at),
-    );
+    let body = result(&invitation.administrator, state.clock.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -289,7 +282,7 @@ pub async fn get(
         .directory
         .administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
         .await?;
-    Ok(Json(result(&admin, state.clock.now(), None)))
+    Ok(Json(result(&admin, state.clock.now())))
 }
 
 fn with_etag(body: AdministratorAccess, etag: &str) -> Response {

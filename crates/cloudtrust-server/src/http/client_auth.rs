@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
-use crate::throttle::Subject;
+use crate::throttle::{Subject, client_key};
 
 use super::AppState;
 use super::errors::{ApiErrorResponse, OAuthError};
@@ -41,7 +41,8 @@ pub async fn authenticate(
     let now = Instant::now();
     let unix_now = state.clock.now();
     let throttle = &state.throttle;
-    if let Some(wait) = throttle.wait(Subject::Client, client_id, now, unix_now) {
+    let client_key = client_key(client_id, source);
+    if let Some(wait) = throttle.wait(Subject::Client, &client_key, now, unix_now) {
         tracing::info!(
             client_id,
             "token refused: too many failed attempts for this client"
@@ -64,7 +65,7 @@ pub async fn authenticate(
         }
     };
     let failed = |reason: &str| {
-        throttle.failed(Subject::Client, &client.id, now);
+        throttle.failed(Subject::Client, &client_key, now);
         state.usage.record_failure(&client, unix_now);
         tracing::info!(client_id = %client.id, reason, "token refused");
         refuse()

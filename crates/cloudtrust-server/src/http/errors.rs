@@ -112,6 +112,9 @@ impl OAuthError {
 
 impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
+        if e.is_refused_input() {
+            return Self::invalid_request("the request has characters that are not allowed");
+        }
         tracing::error!(error = %e, "token endpoint failed");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -326,6 +329,13 @@ impl ApiErrorResponse {
 
 impl From<Error> for ApiErrorResponse {
     fn from(e: Error) -> Self {
+        if e.is_refused_input() {
+            return Self::bad_request(
+                "invalidString",
+                "The request has characters that are not allowed",
+                "request",
+            );
+        }
         match e {
             Error::Invalid { field, message } => Self::new(
                 StatusCode::BAD_REQUEST,

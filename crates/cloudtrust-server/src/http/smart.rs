@@ -3,7 +3,7 @@
 //! present as the `access_token` query parameter.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -18,10 +18,10 @@ use super::bearer::parse_authorization;
 use super::json::Query;
 use crate::domain::administrators::Administrator;
 use crate::domain::customers::Customer;
-use crate::domain::smart_keys::role;
+use crate::domain::smart_keys::{is_well_formed, role};
 use crate::domain::tokens::SMART_LIFETIME_SECS;
 use crate::error::Error;
-use crate::throttle::Subject;
+use crate::throttle::{Subject, client_key};
 
 /// An error of the Smart Tools API: Spring's OAuth 2.0 error body.
 #[derive(Debug)]
@@ -71,6 +71,9 @@ impl SmartError {
 
 impl From<Error> for SmartError {
     fn from(e: Error) -> Self {
+        if e.is_refused_input() {
+            return SmartError::bad_request("the request has characters that are not allowed");
+        }
         tracing::error!(error = %e, "Smart Tools request failed");
         SmartError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -135,6 +138,9 @@ async fn key_owner(
     state: &AppState,
     api_key: &str,
 ) -> Result<(Administrator, Customer), SmartError> {
+    if !is_well_formed(api_key) {
+        return Err(SmartError::unauthorized());
+    }
     state
         .directory
         .smart_key_owner(api_key, None)
@@ -234,6 +240,7 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 )]
 pub async fn token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     query: Query,
 ) -> Result<Response, SmartError> {
@@ -258,10 +265,19 @@ pub async fn token(
     };
     let (api_key, secret) = basic(&headers).ok_or_else(SmartError::unauthorized)?;
     let now = std::time::Instant::now();
-    if let Some(wait) = state
-        .throttle
-        .wait(Subject::Client, &api_key, now, state.clock.now())
-    {
+    let unix_now = state.clock.now();
+    let throttle = &state.throttle;
+    if !is_well_formed(&api_key) {
+        // Not a key at all: counted against the address, never stored.
+        let address = peer.ip().to_string();
+        if let Some(wait) = throttle.wait(Subject::Address, &address, now, unix_now) {
+            return Err(SmartError::throttled(wait));
+        }
+        throttle.failed(Subject::Address, &address, now);
+        return Err(SmartError::unauthorized());
+    }
+    let key = client_key(&api_key, peer.ip());
+    if let Some(wait) = throttle.wait(Subject::Client, &key, now, unix_now) {
         return Err(SmartError::throttled(wait));
     }
     let Some((owner, customer)) = state
@@ -269,7 +285,7 @@ pub async fn token(
         .smart_key_owner(&api_key, Some(&secret))
         .await?
     else {
-        state.throttle.failed(Subject::Client, &api_key, now);
+        throttle.failed(Subject::Client, &key, now);
         tracing::info!("Smart Tools token refused: bad credentials");
         return Err(SmartError::unauthorized());
     };

@@ -28,7 +28,18 @@ pub fn parse_time(text: &str) -> Option<i64> {
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return Some(t.unix_timestamp());
     }
-    let whole_seconds = text.split('.').next().unwrap_or(text).trim_end_matches('Z');
+    // Fractions may go, and a `Z`; anything else after them (an offset whose `+` turned into
+    // a space in the query) makes the time ambiguous, so it is refused rather than misread.
+    let whole_seconds = match text.split_once('.') {
+        Some((head, fraction)) => {
+            let rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
+            if !(rest.is_empty() || rest == "Z") {
+                return None;
+            }
+            head
+        }
+        None => text.trim_end_matches('Z'),
+    };
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     if let Ok(t) = PrimitiveDateTime::parse(whole_seconds, format) {
         return Some(t.assume_utc().unix_timestamp());
@@ -152,5 +163,10 @@ mod tests {
             assert_eq!(parse_time(text), expected, "{text}");
         }
         assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(
+            parse_time("2020-01-01T02:00:00.000 02:00"),
+            None,
+            "a lost `+`"
+        );
     }
 }

@@ -60,6 +60,15 @@ fn requested_host<'r>(state: &AppState, request: &'r Request) -> Option<&'r str>
         })
 }
 
+/// The path as logged: an invitation link's token is a secret and stays out of the logs.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/invitations/") {
+        "/invitations/{token}"
+    } else {
+        path
+    }
+}
+
 /// The middleware.
 pub async fn transaction(
     State(state): State<AppState>,
@@ -78,7 +87,7 @@ pub async fn transaction(
         "request",
         txid = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %logged_path(request.uri().path()),
     );
     request.extensions_mut().insert(TransactionId(id.clone()));
     let serving = state.regions.serving(requested_host(&state, &request));

@@ -13,7 +13,7 @@ use crate::error::Result;
 macro_rules! columns {
     () => {
         "id, customer_id, email, display_name, first_name, last_name, access_type, \
-         permission_generation, pending, etag, created_at, updated_at"
+         permission_generation, pending, etag, invitation_expires_at, created_at, updated_at"
     };
 }
 
@@ -29,6 +29,7 @@ struct AdministratorRow {
     permission_generation: i64,
     pending: i64,
     etag: String,
+    invitation_expires_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -55,6 +56,7 @@ fn assemble(row: AdministratorRow, permissions: BTreeSet<String>) -> Result<Admi
         permission_generation: row.permission_generation,
         pending: row.pending != 0,
         etag: row.etag,
+        invitation_expires_at: row.invitation_expires_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -82,12 +84,12 @@ async fn with_all_permissions(
     Ok(out)
 }
 
-/// Inserts an administrator with its permissions; `invitation` is the hash of a pending
-/// administrator's invitation token and its expiry.
+/// Inserts an administrator with its permissions; `invitation_hash` is the hash of a pending
+/// administrator's invitation token.
 pub async fn insert(
     conn: &mut Conn,
     admin: &Administrator,
-    invitation: Option<(&str, i64)>,
+    invitation_hash: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO administrators (id, customer_id, email, display_name, first_name, last_name, \
@@ -107,8 +109,8 @@ pub async fn insert(
     .bind(&admin.etag)
     .bind(admin.created_at)
     .bind(admin.updated_at)
-    .bind(invitation.map(|(hash, _)| hash))
-    .bind(invitation.map(|(_, expires)| expires))
+    .bind(invitation_hash)
+    .bind(admin.invitation_expires_at)
     .execute(&mut *conn)
     .await?;
     insert_permissions(conn, admin).await

@@ -12,7 +12,8 @@ struct CustomerRow {
     name: String,
     region: String,
     site_id: String,
-    company_id: i64,
+    // Nullable for rows written by a node that predates Smart Tools.
+    company_id: Option<i64>,
     created_at: i64,
 }
 
@@ -24,7 +25,7 @@ impl TryFrom<CustomerRow> for Customer {
             name: row.name,
             region: row.region.parse()?,
             site_id: row.site_id,
-            company_id: row.company_id,
+            company_id: row.company_id.unwrap_or_default(),
             created_at: row.created_at,
         })
     }
@@ -78,4 +79,14 @@ pub async fn all(conn: &mut Conn) -> Result<Vec<Customer>> {
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(Customer::try_from).collect()
+}
+
+/// Takes the customer's row lock for the rest of the transaction (a write lock on SQLite), so
+/// that checks across its administrators, such as "the last Full administrator", cannot race.
+pub async fn lock(conn: &mut Conn, id: &str) -> Result<()> {
+    sqlx::query("UPDATE customers SET name = name WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -405,6 +405,14 @@ db_test! {
         let accepted = listed["items"].as_array().expect("items").iter().find(|a| a["email"] == "invitee@acme.example").expect("listed").clone();
         assert_eq!(accepted["pending"], false);
         assert!(accepted["userId"].is_string());
+        // An invitation left alone expires.
+        let (status, _, _) = call(&env, &full, Method::POST, "/administrators/$create", Some(create_body("late@acme.example", "Full", &[]))).await;
+        assert_eq!(status, 201);
+        env.clock.advance(8 * 24 * 3600);
+        let full = env.token(&seed.client_id, &seed.secret).await;
+        let (_, listed, _) = call(&env, &full, Method::GET, "/administrators", None).await;
+        let late = listed["items"].as_array().expect("items").iter().find(|a| a["email"] == "late@acme.example").expect("listed").clone();
+        assert_eq!((late["pending"].clone(), late["invitationExpired"].clone()), (Value::Bool(true), Value::Bool(true)));
         let token = client_token(&env, "invitee@acme.example").await;
         let (status, _, _) = call(&env, &token, Method::GET, "/secureClients", None).await;
         assert_eq!(status, 200);
@@ -445,6 +453,12 @@ db_test! {
         assert_eq!((status, error_name(&body)), (400, "invalidString"));
         let (status, body, _) = call(&env, &full, Method::GET, "/secureClients/no-such-client", None).await;
         assert_eq!((status, error_name(&body)), (404, "notFound"));
+        for path in ["/secureClients/a%00b", "/administrators/%00", "/administrators?requestContinuation=AA"] {
+            let (status, _, _) = call(&env, &full, Method::GET, path, None).await;
+            assert!((400..500).contains(&status), "{path}: a NUL is bad input, not an outage ({status})");
+        }
+        let nul = env.request_token("root", "a\u{0}b", "x").await;
+        assert_eq!(nul.status(), 400);
         let (status, body, _) = call(&env, &full, Method::PUT, "/administrators/access", Some(json!({"accessType": "Full"}))).await;
         assert_eq!((status, error_name(&body)), (400, "missing"));
         let (status, body, _) = call(&env, &full, Method::POST, "/secureClients/$create", Some(json!({"name": ""}))).await;
@@ -537,5 +551,30 @@ async fn each_token_gets_a_record_when_configured_postgres() {
     .await
     {
         each_token_gets_a_record_when_configured(env).await;
+    }
+}
+
+db_test! {
+    async fn two_full_administrators_cannot_demote_each_other_at_once(env) {
+        env.seed().await;
+        let operator = Actor::operator();
+        env.directory().set_access(&operator, "acme", AdministratorRef::Email("owner@acme.example"), Access::custom([API_CLIENTS]).expect("known"), None).await.expect_err("the only Full administrator stays");
+        for round in 0..5 {
+            let (a, b) = (format!("a{round}@acme.example"), format!("b{round}@acme.example"));
+            for email in [&a, &b] {
+                env.directory().add_administrator(&operator, "acme", NewAdministrator::with_email(email, None, Access::Full)).await.expect("admin");
+            }
+            if round == 0 {
+                env.directory().set_access(&operator, "acme", AdministratorRef::Email("owner@acme.example"), Access::custom([API_CLIENTS]).expect("known"), None).await.expect("demote the owner");
+            }
+            let custom = Access::custom([NOTIFICATIONS]).expect("known");
+            let (first, second) = tokio::join!(
+                env.directory().set_access(&operator, "acme", AdministratorRef::Email(&a), custom.clone(), None),
+                env.directory().set_access(&operator, "acme", AdministratorRef::Email(&b), custom.clone(), None),
+            );
+            assert!(first.is_ok() || second.is_ok(), "one of them goes through");
+            let fulls = env.directory().administrators("acme").await.expect("list").into_iter().filter(|x| x.access == Access::Full).count();
+            assert!(fulls >= 1, "round {round}: a Full administrator remains");
+        }
     }
 }

@@ -117,5 +117,16 @@ db_test! {
         assert_eq!(status, 401);
         let (status, _) = get(&env, "/v0/me", None).await;
         assert_eq!(status, 401);
+        let huge = "k".repeat(10_000);
+        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some((&huge, "x"))).await;
+        assert_eq!(status, 401, "a key that cannot be one is refused before anything is stored");
+
+        // Removing an administrator takes its keys along, on the record.
+        env.directory().remove_administrator(&Actor::operator(), "acme", AdministratorRef::Email("custom@acme.example")).await.expect("remove");
+        let (status, _) = get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
+        assert_eq!(status, 401);
+        let store = &env.app().shared().store;
+        let events = cloudtrust_server::store::audit::event_types(&mut store.conn().await.expect("conn"), "acme").await.expect("events");
+        assert!(events.contains(&("platform/smartkey/delete".to_owned(), custom.key.api_key.clone())));
     }
 }

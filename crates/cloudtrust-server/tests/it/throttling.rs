@@ -64,7 +64,24 @@ async fn throttling_kicks_in_and_recovers(env: Env) {
             .await
             .status(),
         429,
-        "the attacked client id waits too"
+        "the attacked client id waits at that address"
+    );
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let from_elsewhere = crate::support::token_request(
+        &elsewhere,
+        env.base(),
+        "root",
+        &seed.client_id,
+        &seed.secret,
+    )
+    .await;
+    assert_eq!(
+        from_elsewhere.status(),
+        200,
+        "the real client, from its own address, is not locked out"
     );
 
     assert_eq!(
