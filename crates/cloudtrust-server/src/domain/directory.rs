@@ -590,22 +590,8 @@ impl Directory {
             .await?;
         }
         for key in store::smart_keys::of_administrator(&mut tx, &admin.id).await? {
-            store::smart_keys::delete(&mut tx, &key.api_key).await?;
-            self.record(
-                &mut tx,
-                actor,
-                Event {
-                    change: ChangeKind::SmartKey,
-                    event_type: event_types::SMARTKEY_DELETE,
-                    customer_id,
-                    target_id: &key.api_key,
-                    target_name: &admin.email,
-                    before: Some(json!(key)),
-                    after: None,
-                    message: format!("Smart Tools API key deleted with its owner {}", admin.email),
-                },
-            )
-            .await?;
+            self.delete_smart_key_in(&mut tx, actor, customer_id, &key, &admin.email)
+                .await?;
         }
         store::administrators::delete(&mut tx, &admin.id).await?;
         self.record(
@@ -960,8 +946,23 @@ impl Directory {
         {
             return Err(Error::not_found("Smart Tools API key", api_key));
         }
-        store::smart_keys::delete(&mut tx, &key.api_key).await?;
-        self.commit(
+        self.delete_smart_key_in(&mut tx, actor, customer_id, &key, &owner.email)
+            .await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Deletes `key` of the administrator `owner_email`, on the record, inside `tx`.
+    async fn delete_smart_key_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        customer_id: &str,
+        key: &SmartKey,
+        owner_email: &str,
+    ) -> Result<()> {
+        store::smart_keys::delete(tx, &key.api_key).await?;
+        self.record(
             tx,
             actor,
             Event {
@@ -969,14 +970,13 @@ impl Directory {
                 event_type: event_types::SMARTKEY_DELETE,
                 customer_id,
                 target_id: &key.api_key,
-                target_name: &owner.email,
+                target_name: owner_email,
                 before: Some(json!(key)),
                 after: None,
-                message: format!("Smart Tools API key of {} deleted", owner.email),
+                message: format!("Smart Tools API key of {owner_email} deleted"),
             },
         )
-        .await?;
-        Ok(key)
+        .await
     }
 
     /// The administrator and customer behind a Smart Tools API key, if `secret` is its
