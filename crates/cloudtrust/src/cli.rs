@@ -11,6 +11,7 @@ use cloudtrust_server::app::Foundation;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::{Access, CATALOGUE};
 use cloudtrust_server::notify::Notifier;
 use cloudtrust_server::store::Store;
@@ -188,6 +189,19 @@ enum AdminCommand {
     Add(NewAdminArgs),
     /// Invite an administrator: pending until the printed link is accepted.
     Invite(NewAdminArgs),
+    /// Set an administrator's password: read from standard input with --password-stdin, else
+    /// generated and printed once.
+    SetPassword {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Replace an administrator's access.
     SetAccess {
         /// Customer id.
@@ -447,6 +461,31 @@ async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()>
                 .remove_administrator(&actor, &customer, AdministratorRef::Email(&email))
                 .await?;
             out.removed_administrator(&removed)
+        }
+        AdminCommand::SetPassword {
+            customer,
+            email,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (passwords::generate(), true)
+            };
+            let admin = f
+                .directory
+                .set_password(
+                    &actor,
+                    &customer,
+                    AdministratorRef::Email(&email),
+                    &password,
+                )
+                .await?;
+            out.password_set(&admin, generated.then_some(password.as_str()))
         }
         AdminCommand::List { customer } => {
             out.administrators(&f.directory.administrators(&customer).await?)

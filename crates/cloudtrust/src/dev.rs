@@ -10,6 +10,7 @@ use cloudtrust_server::domain::Directory;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::error::Error;
 use cloudtrust_server::tls::{DevCertificates, hosts_line};
@@ -30,6 +31,8 @@ pub struct Credentials {
     pub customer_id: String,
     pub smart_api_key: String,
     pub smart_secret: String,
+    /// The demo administrator's password.
+    pub console_password: String,
     /// The development CA and the HTTPS port, with `--tls-dev`.
     pub tls: Option<(PathBuf, u16)>,
 }
@@ -100,7 +103,30 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
             (created.key.api_key, created.secret)
         }
     };
+    let console_password = match value("CONSOLE_PASSWORD") {
+        Some(password)
+            if directory
+                .check_password(CUSTOMER_ID, ADMIN_EMAIL, &password)
+                .await?
+                .is_some() =>
+        {
+            password
+        }
+        _ => {
+            let password = passwords::generate();
+            directory
+                .set_password(
+                    &actor,
+                    CUSTOMER_ID,
+                    AdministratorRef::Email(ADMIN_EMAIL),
+                    &password,
+                )
+                .await?;
+            password
+        }
+    };
     let credentials = Credentials {
+        console_password,
         client_id: client.0,
         client_secret: client.1,
         customer_id: CUSTOMER_ID.to_owned(),
@@ -126,6 +152,13 @@ fn smart_exports(c: &Credentials) -> String {
     format!(
         "export SMART_API_KEY=\"{}\"\nexport SMART_SECRET=\"{}\"\n",
         c.smart_api_key, c.smart_secret
+    )
+}
+
+fn console_exports(c: &Credentials) -> String {
+    format!(
+        "export CONSOLE_EMAIL=\"{ADMIN_EMAIL}\"\nexport CONSOLE_PASSWORD=\"{}\"\n",
+        c.console_password
     )
 }
 
@@ -156,10 +189,11 @@ pub fn save(data_dir: &Path, c: &Credentials, base_url: &str) -> Result<()> {
         .with_context(|| format!("writing {}", temporary.display()))?;
     write!(
         file,
-        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}{}",
+        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}{}{}",
         exports(c),
         token_url(base_url),
         smart_exports(c),
+        console_exports(c),
         tls_exports(c)
     )?;
     file.sync_all()?;
@@ -206,6 +240,10 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     println!("The demo administrator's Smart Tools API key (Smart Tools authentication, /v0):");
     println!();
     print!("{}", smart_exports(c));
+    println!();
+    println!("The demo administrator's password (for signing in as a person):");
+    println!();
+    print!("{}", console_exports(c));
     println!();
     println!(
         "Invitations to new administrators are written to {}",

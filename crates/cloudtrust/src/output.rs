@@ -110,6 +110,25 @@ impl Output {
         Ok(())
     }
 
+    /// A password set; a generated one is shown this once.
+    pub fn password_set(&self, a: &Administrator, generated: Option<&str>) -> Result<()> {
+        if self.json {
+            let mut body = json!({ "email": a.email, "customer_id": a.customer_id });
+            if let Some(password) = generated {
+                body["password"] = json!(password);
+            }
+            return print_json(&body);
+        }
+        match generated {
+            Some(password) => {
+                println!("Password of {} set to: {password}", a.email);
+                println!("It is shown only now.");
+            }
+            None => println!("Password of {} set.", a.email),
+        }
+        Ok(())
+    }
+
     /// A new invitation and the link that accepts it, shown once.
     pub fn invitation(&self, invitation: &Invitation, link: &str) -> Result<()> {
         let a = &invitation.administrator;

@@ -27,6 +27,8 @@ pub mod event_types {
     pub const SMARTKEY_CREATE: &str = "platform/smartkey/create";
     /// A Smart Tools API key was deleted.
     pub const SMARTKEY_DELETE: &str = "platform/smartkey/delete";
+    /// An administrator's password was set.
+    pub const ADMINISTRATOR_PASSWORD: &str = "platform/administrator/password";
     /// An invited administrator accepted the invitation.
     pub const ADMINISTRATOR_ACCEPT: &str = "platform/administrator/accept";
     /// A pending invitation was withdrawn.

@@ -13,6 +13,7 @@ use super::api_clients::{ApiClient, CreatedApiClient, validate_name};
 use super::audit::{Actor, ActorType, AuditEvent, event_types};
 use super::customers::{self, Customer, Region};
 use super::paging::{Page, PageRequest, split_time_key};
+use super::passwords;
 use super::permissions::{self, Access};
 use super::secrets::{SecretHasher, decode_hash, generate_secret, sha256_hex};
 use super::smart_keys::{CreatedSmartKey, SmartKey, generate_api_key};
@@ -29,6 +30,13 @@ pub struct RemovedAdministrator {
     pub administrator: Administrator,
     /// The ids of its API clients, all deleted.
     pub removed_clients: Vec<String>,
+}
+
+/// Runs slow, CPU-bound work (password hashing) on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::internal(format!("blocking task: {e}")))
 }
 
 /// How long an invitation to become an administrator can be accepted.
@@ -618,6 +626,79 @@ impl Directory {
             administrator: admin,
             removed_clients: clients.into_iter().map(|c| c.id).collect(),
         })
+    }
+
+    /// Sets an administrator's password (the operator for anyone, an administrator for
+    /// itself). Only its Argon2id hash is stored; the audit record says that it changed.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        who: AdministratorRef<'_>,
+        password: &str,
+    ) -> Result<Administrator> {
+        passwords::validate(password)?;
+        // The slow hash runs before the transaction, which it would otherwise hold open, and
+        // off the async workers.
+        let owned = password.to_owned();
+        let hash = blocking(move || passwords::hash(&owned)).await??;
+        let mut tx = self.store.begin().await?;
+        let admin = Self::require_administrator(&mut tx, customer_id, who).await?;
+        if actor.actor_type == ActorType::Administrator
+            && actor.id.as_deref() != Some(admin.id.as_str())
+        {
+            return Err(Error::Forbidden(
+                "an administrator sets its own password only".to_owned(),
+            ));
+        }
+        store::administrators::set_password(&mut tx, &admin.id, &hash, self.clock.now()).await?;
+        self.commit(
+            tx,
+            actor,
+            Event {
+                change: ChangeKind::Administrator,
+                event_type: event_types::ADMINISTRATOR_PASSWORD,
+                customer_id,
+                target_id: &admin.id,
+                target_name: &admin.email,
+                before: None,
+                after: None,
+                message: format!("Password of administrator {} set", admin.email),
+            },
+        )
+        .await?;
+        Ok(admin)
+    }
+
+    /// The active administrator `email` of `customer_id` if `password` is its password;
+    /// `None` otherwise, whatever the reason, so that nothing tells them apart.
+    pub async fn check_password(
+        &self,
+        customer_id: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<Administrator>> {
+        let mut conn = self.store.conn().await?;
+        let admin = match normalize_email(email) {
+            Ok(email) => store::administrators::by_email(&mut conn, customer_id, &email).await?,
+            Err(_) => None,
+        };
+        let hash = match &admin {
+            Some(admin) => store::administrators::password_hash(&mut conn, &admin.id).await?,
+            None => None,
+        };
+        drop(conn);
+        let password = password.to_owned();
+        let matches = blocking(move || match &hash {
+            Some(hash) => passwords::verify(&password, hash),
+            None => {
+                // Spend the same work as a real check.
+                let _ = passwords::hash(&password);
+                false
+            }
+        })
+        .await?;
+        Ok(admin.filter(|a| matches && !a.pending))
     }
 
     /// Every administrator of a customer (the operator's view).

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod customers;
 pub mod directory;
 pub mod paging;
+pub mod passwords;
 pub mod permissions;
 pub mod secrets;
 pub mod smart_keys;

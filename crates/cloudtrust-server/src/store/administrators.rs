@@ -162,6 +162,27 @@ pub async fn update_access(
     Ok(true)
 }
 
+/// Sets an administrator's password hash.
+pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, at: i64) -> Result<()> {
+    sqlx::query("UPDATE administrators SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(password_hash)
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// An administrator's password hash, if it has a password.
+pub async fn password_hash(conn: &mut Conn, id: &str) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT password_hash FROM administrators WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(hash,)| hash))
+}
+
 /// Marks a pending administrator as accepted, once: the invitation is cleared in the same
 /// statement, so two acceptances of one token cannot both succeed.
 pub async fn accept(conn: &mut Conn, id: &str, etag: &str, at: i64) -> Result<bool> {

@@ -161,3 +161,26 @@ db_test! {
         assert!(clients.items[0].last_used_at.is_some(), "last use is recorded");
     }
 }
+
+db_test! {
+    async fn passwords_are_checked_and_set_only_by_their_owner_or_the_operator(env) {
+        let seed = env.seed().await;
+        let operator = Actor::operator();
+        let directory = env.directory();
+        directory.set_password(&operator, "acme", AdministratorRef::Email(&seed.admin), "a long enough passphrase").await.expect("set");
+        assert!(directory.check_password("acme", "Owner@acme.example", "a long enough passphrase").await.expect("check").is_some());
+        assert!(directory.check_password("acme", &seed.admin, "a long enough passphrasE").await.expect("check").is_none());
+        assert!(directory.check_password("acme", "nobody@acme.example", "a long enough passphrase").await.expect("check").is_none());
+        assert!(directory.check_password("globex", &seed.admin, "a long enough passphrase").await.expect("check").is_none());
+        let short = directory.set_password(&operator, "acme", AdministratorRef::Email(&seed.admin), "short").await;
+        assert!(matches!(short, Err(Error::Invalid { .. })));
+
+        directory.add_administrator(&operator, "acme", NewAdministrator::with_email("other@acme.example", None, Access::Full)).await.expect("admin");
+        let other = directory.administrator(&operator, "acme", AdministratorRef::Email("other@acme.example")).await.expect("admin");
+        let refused = directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email(&seed.admin), "someone else's passphrase").await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "not even a Full administrator sets another's password");
+        directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email("other@acme.example"), "my own passphrase!").await.expect("its own");
+        let events = audit_log(&env, "acme").await;
+        assert!(events.contains(&(event_types::ADMINISTRATOR_PASSWORD.to_owned(), other.id.clone())));
+    }
+}

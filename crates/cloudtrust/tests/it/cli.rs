@@ -73,6 +73,22 @@ db_test! {
         assert!(listed.as_array().expect("admins").iter().any(|a| a["email"] == "cy@acme.example" && a["pending"] == true));
         refused(&db, &["client", "create", "--customer", "acme", "--admin", "cy@acme.example", "--name", "early"]);
 
+        let generated = db.json(&["admin", "set-password", "--customer", "acme", "--email", "ann@acme.example"]);
+        assert_eq!(generated["password"].as_str().map(str::len), Some(20), "a generated password is shown once");
+        let typed = db.run_with_input(&["admin", "set-password", "--customer", "acme", "--email", "ann@acme.example", "--password-stdin", "--json"], "a long enough passphrase\n");
+        assert!(typed.status.success(), "{}", String::from_utf8_lossy(&typed.stderr));
+        let typed: serde_json::Value = serde_json::from_slice(&typed.stdout).expect("json");
+        assert!(typed.get("password").is_none(), "a typed password is not echoed");
+        let short = db.run_with_input(&["admin", "set-password", "--customer", "acme", "--email", "ann@acme.example", "--password-stdin"], "short\n");
+        assert!(!short.status.success());
+        assert_eq!(String::from_utf8_lossy(&short.stderr).trim().lines().count(), 1);
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url).await.expect("connect");
+        let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM administrators WHERE email = 'ann@acme.example'")
+            .fetch_one(&mut conn).await.expect("hash");
+        assert!(stored.starts_with("$argon2id$"), "only an Argon2id hash is stored");
+        assert!(!stored.contains("passphrase"));
+
         let smart = db.json(&["smart-key", "create", "--customer", "acme", "--admin", "ann@acme.example"]);
         let key = smart["api_key"].as_str().expect("api_key");
         assert!(key.ends_with('@') && smart["secret"].as_str().expect("secret").len() >= 43);

@@ -37,6 +37,9 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
     let saved = std::fs::read_to_string(&env_file).expect("read");
     assert_eq!(env_value(&saved, "CLIENT_ID"), client_id);
     assert_eq!(env_value(&saved, "CLIENT_SECRET"), secret);
+    assert_eq!(env_value(&saved, "CONSOLE_EMAIL"), "admin@demo.example");
+    let console_password = env_value(&saved, "CONSOLE_PASSWORD");
+    assert_eq!(env_value(&printed, "CONSOLE_PASSWORD"), console_password);
     let smart_key = env_value(&saved, "SMART_API_KEY");
     let smart_secret = env_value(&saved, "SMART_SECRET");
     assert!(smart_key.contains('@'));
@@ -87,6 +90,11 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
     assert_eq!(env_value(&printed, "CLIENT_SECRET"), secret);
     assert_eq!(env_value(&printed, "SMART_API_KEY"), smart_key);
     assert_eq!(env_value(&printed, "SMART_SECRET"), smart_secret);
+    assert_eq!(
+        env_value(&printed, "CONSOLE_PASSWORD"),
+        console_password,
+        "the same password again"
+    );
     assert_eq!(
         token_status(&again.base_url, "root", &client_id, &secret).await,
         200

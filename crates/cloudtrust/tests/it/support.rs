@@ -44,6 +44,26 @@ impl TestDb {
             .expect("run cloudtrust")
     }
 
+    /// Runs `cloudtrust … <args>` with `input` on standard input.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = cloudtrust(self.data_dir.path())
+            .args(["--database-url", &self.url])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cloudtrust");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("output")
+    }
+
     /// Runs a command that must succeed with `--json`, returning its JSON.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
