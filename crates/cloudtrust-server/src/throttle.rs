@@ -12,8 +12,13 @@
 //! added up across nodes, off the request path: each node writes its counts per key and
 //! minute every second, and the node that sees a key's total reach the limit announces a block
 //! that every node then applies until the minute ends.
+//!
+//! While nothing has failed lately (the steady state), asking costs two atomic loads: no lock
+//! and no key is made on the token endpoints' hot path.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -39,14 +44,17 @@ struct Bucket {
     at: Instant,
 }
 
-/// Keyed token buckets with one limit.
+/// Keyed token buckets with one limit. Buckets that have refilled are forgotten when next
+/// looked at, so the map empties again once failures stop.
 #[derive(Debug)]
 pub struct Buckets {
     limit: Limit,
     map: Mutex<HashMap<String, Bucket>>,
+    /// How many buckets the map holds, readable without the lock.
+    held: AtomicUsize,
 }
 
-/// Buckets kept before full ones are dropped, to bound memory.
+/// Keys kept at most, to bound memory.
 const MAX_KEYS: usize = 100_000;
 
 impl Buckets {
@@ -55,6 +63,7 @@ impl Buckets {
         Buckets {
             limit,
             map: Mutex::new(HashMap::new()),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -63,10 +72,19 @@ impl Buckets {
         (bucket.tokens + elapsed * self.limit.rate_per_sec()).min(f64::from(self.limit.burst))
     }
 
+    /// Whether no key has failed lately.
+    fn is_empty(&self) -> bool {
+        self.held.load(Ordering::Acquire) == 0
+    }
+
     /// `None` when `key` may try now, else how long until it may (whole seconds, at least 1).
     pub fn wait(&self, key: &str, now: Instant) -> Option<u64> {
-        let bucket = *self.map.lock().get(key)?;
-        let tokens = self.refilled(bucket, now);
+        let mut map = self.map.lock();
+        let tokens = self.refilled(*map.get(key)?, now);
+        if tokens >= f64::from(self.limit.burst) {
+            map.remove(key);
+            self.held.store(map.len(), Ordering::Release);
+        }
         if tokens >= 1.0 {
             return None;
         }
@@ -93,28 +111,28 @@ impl Buckets {
                 at: now,
             },
         );
+        self.held.store(map.len(), Ordering::Release);
     }
-}
-
-/// The bucket key of `client_id` asking from `source`.
-pub fn client_key(client_id: &str, source: std::net::IpAddr) -> String {
-    format!("{client_id} {source}")
 }
 
 /// What a failure is counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
-    /// A client id from one source address ([`client_key`]).
-    Client,
+pub enum Subject<'a> {
+    /// A client id asking from one source address.
+    Client(&'a str, IpAddr),
     /// A source address (for client ids nobody knows).
-    Address,
+    Address(IpAddr),
 }
 
-impl Subject {
-    fn prefix(self) -> &'static str {
+const CLIENT_PREFIX: &str = "client:";
+const ADDRESS_PREFIX: &str = "address:";
+
+impl Subject<'_> {
+    /// The key of its bucket, also used between nodes.
+    fn key(self) -> String {
         match self {
-            Subject::Client => "client:",
-            Subject::Address => "address:",
+            Subject::Client(id, source) => format!("{CLIENT_PREFIX}{id} {source}"),
+            Subject::Address(source) => format!("{ADDRESS_PREFIX}{source}"),
         }
     }
 }
@@ -125,10 +143,12 @@ pub const WINDOW_SECS: i64 = 60;
 /// Failures and blocks shared with other nodes.
 #[derive(Debug, Default)]
 struct Cluster {
-    /// Failures not yet written, by prefixed key.
+    /// Failures not yet written, by key.
     pending: Mutex<HashMap<String, i64>>,
     /// Keys blocked by any node's count, until (unix seconds).
     blocked: Mutex<HashMap<String, i64>>,
+    /// How many keys are blocked, readable without the lock.
+    blocked_count: AtomicUsize,
 }
 
 /// The failure counters of the token endpoints.
@@ -157,20 +177,28 @@ impl Throttle {
         }
     }
 
-    fn buckets(&self, subject: Subject) -> &Buckets {
+    fn buckets(&self, subject: Subject<'_>) -> &Buckets {
         match subject {
-            Subject::Client => &self.clients,
-            Subject::Address => &self.addresses,
+            Subject::Client(..) => &self.clients,
+            Subject::Address(_) => &self.addresses,
         }
     }
 
-    /// `None` when `key` may try now, else how many seconds until it may. `unix_now` is the
-    /// clock's time, for blocks announced by other nodes.
-    pub fn wait(&self, subject: Subject, key: &str, now: Instant, unix_now: i64) -> Option<u64> {
-        let local = self.buckets(subject).wait(key, now);
-        let shared = self.cluster.as_ref().and_then(|cluster| {
-            let prefixed = format!("{}{key}", subject.prefix());
-            let until = *cluster.blocked.lock().get(&prefixed)?;
+    /// `None` when `subject` may try now, else how many seconds until it may. `unix_now` is
+    /// the clock's time, for blocks announced by other nodes.
+    pub fn wait(&self, subject: Subject<'_>, now: Instant, unix_now: i64) -> Option<u64> {
+        let buckets = self.buckets(subject);
+        let cluster = self
+            .cluster
+            .as_ref()
+            .filter(|c| c.blocked_count.load(Ordering::Acquire) > 0);
+        if buckets.is_empty() && cluster.is_none() {
+            return None;
+        }
+        let key = subject.key();
+        let local = buckets.wait(&key, now);
+        let shared = cluster.and_then(|cluster| {
+            let until = *cluster.blocked.lock().get(&key)?;
             u64::try_from(until - unix_now).ok().filter(|s| *s > 0)
         });
         match (local, shared) {
@@ -179,15 +207,14 @@ impl Throttle {
         }
     }
 
-    /// Counts a failure of `key`.
-    pub fn failed(&self, subject: Subject, key: &str, now: Instant) {
-        self.buckets(subject).take(key, now);
+    /// Counts a failure of `subject`.
+    pub fn failed(&self, subject: Subject<'_>, now: Instant) {
+        let key = subject.key();
+        self.buckets(subject).take(&key, now);
         if let Some(cluster) = &self.cluster {
             let mut pending = cluster.pending.lock();
             if pending.len() < MAX_KEYS {
-                *pending
-                    .entry(format!("{}{key}", subject.prefix()))
-                    .or_default() += 1;
+                *pending.entry(key).or_default() += 1;
             }
         }
     }
@@ -197,7 +224,7 @@ impl Throttle {
         self.cluster.is_some()
     }
 
-    /// The failures counted since the last call, by prefixed key, to be written.
+    /// The failures counted since the last call, by key, to be written.
     pub fn take_pending(&self) -> Vec<(String, i64)> {
         match &self.cluster {
             Some(cluster) => std::mem::take(&mut *cluster.pending.lock())
@@ -207,26 +234,29 @@ impl Throttle {
         }
     }
 
-    /// The per-minute limit of a prefixed key.
-    pub fn limit_of(&self, prefixed: &str) -> i64 {
-        let subject = if prefixed.starts_with(Subject::Client.prefix()) {
-            Subject::Client
+    /// The per-minute limit of a key.
+    pub fn limit_of(&self, key: &str) -> i64 {
+        let buckets = if key.starts_with(CLIENT_PREFIX) {
+            &self.clients
         } else {
-            Subject::Address
+            &self.addresses
         };
-        i64::from(self.buckets(subject).limit.burst)
+        i64::from(buckets.limit.burst)
     }
 
-    /// Blocks a prefixed key until `until` (unix seconds), as any node announced; forgets
-    /// blocks that are over.
-    pub fn block(&self, prefixed: &str, until: i64, unix_now: i64) {
+    /// Blocks a key until `until` (unix seconds), as any node announced; forgets blocks that
+    /// are over.
+    pub fn block(&self, key: &str, until: i64, unix_now: i64) {
         if let Some(cluster) = &self.cluster {
             let mut blocked = cluster.blocked.lock();
             blocked.retain(|_, u| *u > unix_now);
             if blocked.len() < MAX_KEYS {
-                let entry = blocked.entry(prefixed.to_owned()).or_insert(until);
+                let entry = blocked.entry(key.to_owned()).or_insert(until);
                 *entry = (*entry).max(until);
             }
+            cluster
+                .blocked_count
+                .store(blocked.len(), Ordering::Release);
         }
     }
 }
@@ -250,23 +280,30 @@ mod tests {
         assert_eq!(buckets.wait("b", start), None, "other keys are untouched");
         assert_eq!(buckets.wait("a", start + Duration::from_secs(19)), Some(1));
         assert_eq!(buckets.wait("a", start + Duration::from_secs(20)), None);
+        assert!(!buckets.is_empty());
         assert_eq!(buckets.wait("a", start + Duration::from_secs(3600)), None);
+        assert!(buckets.is_empty(), "a refilled bucket is forgotten");
     }
 
     #[test]
     fn blocks_from_other_nodes_apply_until_they_end() {
         let throttle = Throttle::per_minute(2, 5, true);
         let now = Instant::now();
-        throttle.failed(Subject::Client, "c1", now);
-        assert_eq!(throttle.take_pending(), vec![("client:c1".to_owned(), 1)]);
+        let source = IpAddr::from([127, 0, 0, 1]);
+        throttle.failed(Subject::Client("c1", source), now);
+        assert_eq!(
+            throttle.take_pending(),
+            vec![("client:c1 127.0.0.1".to_owned(), 1)]
+        );
         assert!(throttle.take_pending().is_empty());
-        assert_eq!(throttle.limit_of("client:c1"), 2);
+        assert_eq!(throttle.limit_of("client:c1 127.0.0.1"), 2);
         assert_eq!(throttle.limit_of("address:127.0.0.1"), 5);
-        assert_eq!(throttle.wait(Subject::Client, "c2", now, 1000), None);
-        throttle.block("client:c2", 1030, 1000);
-        assert_eq!(throttle.wait(Subject::Client, "c2", now, 1000), Some(30));
-        assert_eq!(throttle.wait(Subject::Address, "c2", now, 1000), None);
-        assert_eq!(throttle.wait(Subject::Client, "c2", now, 1030), None);
+        let c2 = Subject::Client("c2", source);
+        assert_eq!(throttle.wait(c2, now, 1000), None);
+        throttle.block("client:c2 127.0.0.1", 1030, 1000);
+        assert_eq!(throttle.wait(c2, now, 1000), Some(30));
+        assert_eq!(throttle.wait(Subject::Address(source), now, 1000), None);
+        assert_eq!(throttle.wait(c2, now, 1030), None);
         assert!(!Throttle::per_minute(2, 5, false).is_shared());
     }
 }

@@ -111,6 +111,18 @@ impl Actor {
         self.access.as_ref().is_none_or(|a| a.allows(permission))
     }
 
+    /// Refuses unless the actor holds `permission`.
+    pub fn require(&self, permission: &str) -> crate::error::Result<()> {
+        if self.allows(permission) {
+            Ok(())
+        } else {
+            Err(crate::error::Error::Forbidden(format!(
+                "{} does not hold the `{permission}` permission",
+                self.display_name
+            )))
+        }
+    }
+
     /// Whether the actor holds everything `other` holds, so that it may grant or take it.
     pub fn includes(&self, other: &Access) -> bool {
         self.access.as_ref().is_none_or(|a| a.includes(other))
@@ -119,6 +131,17 @@ impl Actor {
     /// Whether the actor may manage administrators at all.
     pub fn manages_administrators(&self) -> bool {
         self.allows(permissions::ADMINISTRATORS)
+    }
+
+    /// Whether the actor is the administrator `id`.
+    pub fn is(&self, id: &str) -> bool {
+        self.actor_type == ActorType::Administrator && self.id.as_deref() == Some(id)
+    }
+
+    /// Whether the actor is an administrator other than `id`: administrators act on their
+    /// own API clients, keys and password only.
+    pub fn is_other_administrator(&self, id: &str) -> bool {
+        self.actor_type == ActorType::Administrator && self.id.as_deref() != Some(id)
     }
 }
 

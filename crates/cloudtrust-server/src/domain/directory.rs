@@ -273,13 +273,7 @@ impl Directory {
     /// Refuses unless `actor` may manage administrators and holds everything in `access`
     /// (nobody grants or takes away rights it does not hold itself).
     fn authorize_management(actor: &Actor, access: &Access) -> Result<()> {
-        if !actor.manages_administrators() {
-            return Err(Error::Forbidden(format!(
-                "{} does not hold the `{}` permission",
-                actor.display_name,
-                permissions::ADMINISTRATORS
-            )));
-        }
+        actor.require(permissions::ADMINISTRATORS)?;
         if !actor.includes(access) {
             return Err(Error::Forbidden(format!(
                 "{} cannot grant or change access beyond its own",
@@ -431,12 +425,7 @@ impl Directory {
         if !store::administrators::accept(&mut tx, &after.id, &after.etag, now).await? {
             return Err(Error::not_found("invitation", ""));
         }
-        let actor = Actor {
-            actor_type: ActorType::Administrator,
-            id: Some(after.id.clone()),
-            display_name: after.display_name.clone(),
-            access: Some(after.access.clone()),
-        };
+        let actor = Actor::administrator(&after);
         self.commit(
             tx,
             &actor,
@@ -644,9 +633,7 @@ impl Directory {
         let hash = blocking(move || passwords::hash(&owned)).await??;
         let mut tx = self.store.begin().await?;
         let admin = Self::require_administrator(&mut tx, customer_id, who).await?;
-        if actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() != Some(admin.id.as_str())
-        {
+        if actor.is_other_administrator(&admin.id) {
             return Err(Error::Forbidden(
                 "an administrator sets its own password only".to_owned(),
             ));
@@ -716,13 +703,7 @@ impl Directory {
         customer_id: &str,
         page: &PageRequest,
     ) -> Result<Page<Administrator>> {
-        if !actor.manages_administrators() {
-            return Err(Error::Forbidden(format!(
-                "{} does not hold the `{}` permission",
-                actor.display_name,
-                permissions::ADMINISTRATORS
-            )));
-        }
+        actor.require(permissions::ADMINISTRATORS)?;
         let mut conn = self.store.conn().await?;
         Self::require_customer(&mut conn, customer_id).await?;
         let after = page.after()?;
@@ -743,14 +724,8 @@ impl Directory {
         let mut conn = self.store.conn().await?;
         Self::require_customer(&mut conn, customer_id).await?;
         let admin = Self::require_administrator(&mut conn, customer_id, who).await?;
-        let is_self = actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() == Some(admin.id.as_str());
-        if !is_self && !actor.manages_administrators() {
-            return Err(Error::Forbidden(format!(
-                "{} does not hold the `{}` permission",
-                actor.display_name,
-                permissions::ADMINISTRATORS
-            )));
+        if !actor.is(&admin.id) {
+            actor.require(permissions::ADMINISTRATORS)?;
         }
         Ok(admin)
     }
@@ -760,9 +735,7 @@ impl Directory {
     /// The administrator an administrator-actor must be to act on `owner`'s API clients:
     /// administrators see and manage only their own.
     fn authorize_owner(actor: &Actor, owner: &Administrator) -> Result<()> {
-        if actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() != Some(owner.id.as_str())
-        {
+        if actor.is_other_administrator(&owner.id) {
             return Err(Error::not_found("API client", ""));
         }
         Ok(())
@@ -782,9 +755,7 @@ impl Directory {
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, customer_id).await?;
         let owner = Self::require_administrator(&mut tx, customer_id, owner).await?;
-        if actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() != Some(owner.id.as_str())
-        {
+        if actor.is_other_administrator(&owner.id) {
             return Err(Error::Forbidden(
                 "an administrator creates API clients for itself only".to_owned(),
             ));
@@ -886,9 +857,7 @@ impl Directory {
             .filter(|row| row.customer_id == customer_id)
             .ok_or_else(|| Error::not_found("API client", client_id))?
             .into();
-        if actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() != Some(client.owner_id.as_str())
-        {
+        if actor.is_other_administrator(&client.owner_id) {
             return Err(Error::not_found("API client", client_id));
         }
         Ok(client)
@@ -906,10 +875,7 @@ impl Directory {
         let client: ApiClient = store::api_clients::get(&mut tx, client_id)
             .await?
             .filter(|row| row.customer_id == customer_id)
-            .filter(|row| {
-                actor.actor_type != ActorType::Administrator
-                    || actor.id.as_deref() == Some(row.owner_id.as_str())
-            })
+            .filter(|row| !actor.is_other_administrator(&row.owner_id))
             .ok_or_else(|| Error::not_found("API client", client_id))?
             .into();
         store::api_clients::delete(&mut tx, client_id).await?;
@@ -957,9 +923,7 @@ impl Directory {
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, customer_id).await?;
         let owner = Self::require_administrator(&mut tx, customer_id, owner).await?;
-        if actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() != Some(owner.id.as_str())
-        {
+        if actor.is_other_administrator(&owner.id) {
             return Err(Error::Forbidden(
                 "an administrator creates Smart Tools keys for itself only".to_owned(),
             ));
@@ -1022,9 +986,7 @@ impl Directory {
             .await?
             .filter(|o| o.customer_id == customer_id)
             .ok_or_else(|| Error::not_found("Smart Tools API key", api_key))?;
-        if actor.actor_type == ActorType::Administrator
-            && actor.id.as_deref() != Some(owner.id.as_str())
-        {
+        if actor.is_other_administrator(&owner.id) {
             return Err(Error::not_found("Smart Tools API key", api_key));
         }
         self.delete_smart_key_in(&mut tx, actor, customer_id, &key, &owner.email)
@@ -1101,13 +1063,7 @@ impl Directory {
         range: (i64, i64),
         page: &PageRequest,
     ) -> Result<(Page<AuditEvent>, i64)> {
-        if !actor.allows(permissions::SYSTEM_LOG) {
-            return Err(Error::Forbidden(format!(
-                "{} does not hold the `{}` permission",
-                actor.display_name,
-                permissions::SYSTEM_LOG
-            )));
-        }
+        actor.require(permissions::SYSTEM_LOG)?;
         let mut conn = self.store.conn().await?;
         let after = page.after()?;
         let before = after.as_deref().map(split_time_key).transpose()?;

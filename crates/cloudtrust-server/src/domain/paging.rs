@@ -52,6 +52,16 @@ pub struct Page<T> {
     pub continuation: Option<String>,
 }
 
+impl<T> Default for Page<T> {
+    /// The empty last page.
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            continuation: None,
+        }
+    }
+}
+
 impl<T> Page<T> {
     /// Cuts `rows` (fetched with [`PageRequest::fetch`]) to the page and makes the next token
     /// from the last item's sort key.

@@ -156,7 +156,8 @@ pub async fn list(
     caller: Caller,
     query: Query,
 ) -> Result<Json<AdministratorsResult>, ApiErrorResponse> {
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
+    actor.require(permissions::ADMINISTRATORS)?;
     let customer = &caller.claims.customer;
     let page = query.page(
         "maxItemCount",
@@ -170,23 +171,10 @@ pub async fn list(
             .get(name)
             .is_none_or(|v| v.eq_ignore_ascii_case(value))
     };
-    if !wanted("type", ADMINISTRATOR_USER) || !wanted("providerType", PROVIDER_CITRIX_STS) {
-        // Check the caller's rights all the same.
-        state
-            .directory
-            .administrators_page(&actor, customer, &page)
-            .await?;
-        return Ok(Json(AdministratorsResult {
-            items: Vec::new(),
-            continuation_token: None,
-        }));
-    }
-    let page = match query.get("id") {
-        Some(id) => {
-            state
-                .directory
-                .administrators_page(&actor, customer, &page)
-                .await?;
+    let page =
+        if !wanted("type", ADMINISTRATOR_USER) || !wanted("providerType", PROVIDER_CITRIX_STS) {
+            Page::default()
+        } else if let Some(id) = query.get("id") {
             match state
                 .directory
                 .administrator(&actor, customer, AdministratorRef::Id(id))
@@ -196,20 +184,15 @@ pub async fn list(
                     items: vec![admin],
                     continuation: None,
                 },
-                Err(Error::NotFound { .. }) => Page {
-                    items: Vec::new(),
-                    continuation: None,
-                },
+                Err(Error::NotFound { .. }) => Page::default(),
                 Err(e) => return Err(e.into()),
             }
-        }
-        None => {
+        } else {
             state
                 .directory
                 .administrators_page(&actor, customer, &page)
                 .await?
-        }
-    };
+        };
     Ok(Json(AdministratorsResult {
         items: page.items.iter().map(|a| result(a, now)).collect(),
         continuation_token: page.continuation,
@@ -244,7 +227,7 @@ pub async fn create(
         .as_deref()
         .filter(|e| !e.trim().is_empty())
         .ok_or_else(|| ApiErrorResponse::bad_request("missing", "email is required", "email"))?;
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
     let new = NewAdministrator {
         email: email.to_owned(),
         display_name: input.display_name,
@@ -277,7 +260,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AdministratorResult>, ApiErrorResponse> {
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
     let admin = state
         .directory
         .administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
@@ -309,7 +292,7 @@ pub async fn get_access(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiErrorResponse> {
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
     let admin = state
         .directory
         .administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
@@ -349,7 +332,7 @@ pub async fn set_access(
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.trim() != "*");
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
     let admin = state
         .directory
         .set_access(
@@ -379,7 +362,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
     state
         .directory
         .remove_administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
@@ -405,7 +388,7 @@ pub async fn delete_invitation(
     let email = query
         .get("email")
         .ok_or_else(|| ApiErrorResponse::bad_request("missing", "email is required", "email"))?;
-    let actor = Actor::administrator(&caller.owner);
+    let actor = caller.actor();
     state
         .directory
         .delete_invitation(&actor, &caller.claims.customer, email)

@@ -15,6 +15,7 @@ use super::errors::ApiErrorResponse;
 use super::region::{Admission, Serving};
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
+use crate::domain::audit::Actor;
 use crate::domain::tokens::{AccessClaims, TokenRejection};
 
 /// `Citrix-CustomerId`.
@@ -29,6 +30,13 @@ pub struct Caller {
     pub client: Arc<CachedClient>,
     /// The administrator it acts for, with current access.
     pub owner: Arc<Administrator>,
+}
+
+impl Caller {
+    /// The caller as the directory sees it: its owner, with the owner's current access.
+    pub fn actor(&self) -> Actor {
+        Actor::administrator(&self.owner)
+    }
 }
 
 /// Extracts the token from an `Authorization` value, or `None` when the scheme is unknown.

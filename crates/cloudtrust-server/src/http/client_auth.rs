@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
-use crate::throttle::{Subject, client_key};
+use crate::throttle::Subject;
 
 use super::AppState;
 use super::errors::{ApiErrorResponse, OAuthError};
@@ -41,8 +41,7 @@ pub async fn authenticate(
     let now = Instant::now();
     let unix_now = state.clock.now();
     let throttle = &state.throttle;
-    let client_key = client_key(client_id, source);
-    if let Some(wait) = throttle.wait(Subject::Client, &client_key, now, unix_now) {
+    if let Some(wait) = throttle.wait(Subject::Client(client_id, source), now, unix_now) {
         tracing::info!(
             client_id,
             "token refused: too many failed attempts for this client"
@@ -52,20 +51,19 @@ pub async fn authenticate(
     let client = match state.cache.client(client_id).await? {
         Some(client) => client,
         None => {
-            let address = source.to_string();
-            if let Some(wait) = throttle.wait(Subject::Address, &address, now, unix_now) {
+            if let Some(wait) = throttle.wait(Subject::Address(source), now, unix_now) {
                 tracing::info!(%source, "token refused: too many failed attempts from this address");
                 return Err(OAuthError::throttled(wait));
             }
             // Spend the same work as a real check.
             state.secrets.hash(client_secret);
-            throttle.failed(Subject::Address, &address, now);
+            throttle.failed(Subject::Address(source), now);
             tracing::info!("token refused: unknown client");
             return Err(refuse());
         }
     };
     let failed = |reason: &str| {
-        throttle.failed(Subject::Client, &client_key, now);
+        throttle.failed(Subject::Client(client_id, source), now);
         state.usage.record_failure(&client, unix_now);
         tracing::info!(client_id = %client.id, reason, "token refused");
         refuse()

@@ -17,7 +17,6 @@ use super::errors::ApiErrorResponse;
 use super::json::{ApiJson, JsonAccepted, Query, rfc3339};
 use crate::domain::administrators::Administrator;
 use crate::domain::api_clients::ApiClient;
-use crate::domain::audit::Actor;
 use crate::domain::directory::AdministratorRef;
 
 /// The wire form of an API client owned by `owner`.
@@ -61,7 +60,7 @@ pub async fn list(
     let page = state
         .directory
         .api_clients(
-            &Actor::administrator(owner),
+            &caller.actor(),
             &caller.claims.customer,
             Some(AdministratorRef::Id(&owner.id)),
             Some(&page),
@@ -95,7 +94,7 @@ pub async fn create(
     let created = state
         .directory
         .create_api_client(
-            &Actor::administrator(owner),
+            &caller.actor(),
             &caller.claims.customer,
             AdministratorRef::Id(&owner.id),
             &input.name,
@@ -132,7 +131,7 @@ pub async fn get(
     let owner = &caller.owner;
     let client = state
         .directory
-        .api_client(&Actor::administrator(owner), &caller.claims.customer, &id)
+        .api_client(&caller.actor(), &caller.claims.customer, &id)
         .await?;
     Ok(Json(secure_client(&client, owner)))
 }
@@ -154,11 +153,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiErrorResponse> {
     state
         .directory
-        .delete_api_client(
-            &Actor::administrator(&caller.owner),
-            &caller.claims.customer,
-            &id,
-        )
+        .delete_api_client(&caller.actor(), &caller.claims.customer, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

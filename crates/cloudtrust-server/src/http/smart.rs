@@ -21,7 +21,7 @@ use crate::domain::customers::Customer;
 use crate::domain::smart_keys::{is_well_formed, role};
 use crate::domain::tokens::SMART_LIFETIME_SECS;
 use crate::error::Error;
-use crate::throttle::{Subject, client_key};
+use crate::throttle::Subject;
 
 /// An error of the Smart Tools API: Spring's OAuth 2.0 error body.
 #[derive(Debug)]
@@ -269,15 +269,15 @@ pub async fn token(
     let throttle = &state.throttle;
     if !is_well_formed(&api_key) {
         // Not a key at all: counted against the address, never stored.
-        let address = peer.ip().to_string();
-        if let Some(wait) = throttle.wait(Subject::Address, &address, now, unix_now) {
+        let address = Subject::Address(peer.ip());
+        if let Some(wait) = throttle.wait(address, now, unix_now) {
             return Err(SmartError::throttled(wait));
         }
-        throttle.failed(Subject::Address, &address, now);
+        throttle.failed(address, now);
         return Err(SmartError::unauthorized());
     }
-    let key = client_key(&api_key, peer.ip());
-    if let Some(wait) = throttle.wait(Subject::Client, &key, now, unix_now) {
+    let key = Subject::Client(&api_key, peer.ip());
+    if let Some(wait) = throttle.wait(key, now, unix_now) {
         return Err(SmartError::throttled(wait));
     }
     let Some((owner, customer)) = state
@@ -285,7 +285,7 @@ pub async fn token(
         .smart_key_owner(&api_key, Some(&secret))
         .await?
     else {
-        throttle.failed(Subject::Client, &key, now);
+        throttle.failed(key, now);
         tracing::info!("Smart Tools token refused: bad credentials");
         return Err(SmartError::unauthorized());
     };

@@ -14,7 +14,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{JsonAccepted, Query, rfc3339};
-use crate::domain::audit::{Actor, AuditEvent};
+use crate::domain::audit::AuditEvent;
 
 /// Largest `Limit`.
 pub const MAX_LIMIT: usize = 200;
@@ -132,7 +132,7 @@ pub async fn records(
     let (page, total) = state
         .directory
         .system_log(
-            &Actor::administrator(&caller.owner),
+            &caller.actor(),
             &caller.claims.customer,
             (start, end),
             &page,
