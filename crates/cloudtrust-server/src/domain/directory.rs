@@ -803,7 +803,7 @@ impl Directory {
 
     /// The API clients of a customer, oldest first: those of `owner` only when given (what an
     /// administrator sees; an administrator-actor sees only its own), else all of them (the
-    /// operator's view). With `page`, one page of them.
+    /// operator's view). With `page` and an owner, one page of them.
     pub async fn api_clients(
         &self,
         actor: &Actor,
