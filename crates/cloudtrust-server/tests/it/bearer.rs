@@ -100,6 +100,7 @@ db_test! {
 db_test! {
     async fn tokens_expire(env) {
         let seed = env.seed().await;
+        env.clock.stop();
         let token = env.token(&seed.client_id, &seed.secret).await;
         let authorization = format!("CwsAuth Bearer={token}");
         assert_eq!(env.me(&authorization).await.status(), 200);

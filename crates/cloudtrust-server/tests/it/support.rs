@@ -42,21 +42,32 @@ macro_rules! db_test {
 }
 pub(crate) use db_test;
 
-/// A clock the tests can move forward.
+/// A clock the tests can move forward, and stop so that second boundaries cannot race.
 #[derive(Debug, Default)]
 pub struct TestClock {
     offset: AtomicI64,
+    /// The stopped time, or 0 while the clock follows the system's.
+    stopped_at: AtomicI64,
 }
 
 impl TestClock {
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, Ordering::SeqCst);
     }
+
+    /// Stops the clock at the current time; only `advance` moves it from now on.
+    pub fn stop(&self) {
+        self.stopped_at.store(SystemClock.now(), Ordering::SeqCst);
+    }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> i64 {
-        SystemClock.now() + self.offset.load(Ordering::SeqCst)
+        let base = match self.stopped_at.load(Ordering::SeqCst) {
+            0 => SystemClock.now(),
+            stopped => stopped,
+        };
+        base + self.offset.load(Ordering::SeqCst)
     }
 }
 
