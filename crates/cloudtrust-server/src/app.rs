@@ -14,6 +14,7 @@ use crate::cache::AuthCache;
 use crate::clock::Clock;
 use crate::config::{Config, DEFAULT_TLS_LISTEN};
 use crate::domain::Directory;
+use crate::domain::console_sessions::ConsoleSessions;
 use crate::domain::secrets::SecretHasher;
 use crate::domain::tokens::TokenPolicy;
 use crate::error::{Error, Result};
@@ -144,6 +145,8 @@ pub struct Shared {
     pub throttle: Throttle,
     /// The regions served, by host.
     pub regions: Regions,
+    /// Sessions of the web console.
+    pub console_sessions: ConsoleSessions,
 }
 
 impl Shared {
@@ -192,6 +195,12 @@ impl App {
             foundation.config.failed_attempts_per_address,
             foundation.config.throttle_shared && foundation.store.backend() == Backend::Postgres,
         );
+        let console_sessions = ConsoleSessions::new(
+            foundation.store.clone(),
+            foundation.clock.clone(),
+            i64::try_from(foundation.config.console_idle_minutes.saturating_mul(60))
+                .map_err(|_| Error::invalid("console_idle_minutes", "too large"))?,
+        );
         Ok(App {
             shared: Arc::new(Shared {
                 config: foundation.config,
@@ -207,6 +216,7 @@ impl App {
                 notifier,
                 throttle,
                 regions,
+                console_sessions,
             }),
         })
     }

@@ -73,6 +73,8 @@ pub struct Config {
     /// Add failed token requests up across all nodes on one PostgreSQL database (written in
     /// batches every second), so N nodes do not allow N times the limits.
     pub throttle_shared: bool,
+    /// Minutes without use after which a web-console session ends.
+    pub console_idle_minutes: u64,
 }
 
 impl Default for Config {
@@ -103,6 +105,7 @@ impl Default for Config {
             failed_attempts_per_client: 10,
             failed_attempts_per_address: 60,
             throttle_shared: false,
+            console_idle_minutes: 30,
         }
     }
 }

@@ -241,7 +241,10 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     println!();
     print!("{}", smart_exports(c));
     println!();
-    println!("The demo administrator's password (for signing in as a person):");
+    println!(
+        "Sign in to the web console at {base_url}/console as the demo administrator; the \
+         developer portal is at {base_url}/portal:"
+    );
     println!();
     print!("{}", console_exports(c));
     println!();

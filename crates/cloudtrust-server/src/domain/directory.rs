@@ -406,8 +406,21 @@ impl Directory {
         }
     }
 
-    /// Accepts an invitation: the administrator becomes active. A token works once.
-    pub async fn accept_invitation(&self, token: &str) -> Result<Administrator> {
+    /// Accepts an invitation: the administrator becomes active, with `password` as its
+    /// console password when given. A token works once.
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        password: Option<&str>,
+    ) -> Result<Administrator> {
+        let password_hash = match password {
+            Some(password) => {
+                passwords::validate(password)?;
+                let owned = password.to_owned();
+                Some(blocking(move || passwords::hash(&owned)).await??)
+            }
+            None => None,
+        };
         let mut tx = self.store.begin().await?;
         let (before, expires) =
             store::administrators::by_invitation(&mut tx, &sha256_hex(token.trim()))
@@ -424,6 +437,9 @@ impl Directory {
         after.updated_at = now;
         if !store::administrators::accept(&mut tx, &after.id, &after.etag, now).await? {
             return Err(Error::not_found("invitation", ""));
+        }
+        if let Some(hash) = &password_hash {
+            store::administrators::set_password(&mut tx, &after.id, hash, now).await?;
         }
         let actor = Actor::administrator(&after);
         self.commit(
@@ -686,6 +702,47 @@ impl Directory {
         })
         .await?;
         Ok(admin.filter(|a| matches && !a.pending))
+    }
+
+    /// Signs in to the console: the active administrators, one per customer, whose email is
+    /// `email` and whose password is `password`; empty when there are none, whatever the
+    /// reason, after the same work.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Vec<Administrator>> {
+        let candidates = match normalize_email(email) {
+            Ok(email) => {
+                let mut conn = self.store.conn().await?;
+                store::administrators::with_password(&mut conn, &email).await?
+            }
+            Err(_) => Vec::new(),
+        };
+        let password = password.to_owned();
+        let matched: Vec<String> = blocking(move || {
+            if candidates.is_empty() {
+                // Spend the same work as a real check.
+                let _ = passwords::hash(&password);
+            }
+            candidates
+                .into_iter()
+                .filter(|(_, hash)| passwords::verify(&password, hash))
+                .map(|(id, _)| id)
+                .collect()
+        })
+        .await?;
+        let mut conn = self.store.conn().await?;
+        let mut administrators = Vec::with_capacity(matched.len());
+        for id in matched {
+            if let Some(admin) = store::administrators::get(&mut conn, &id).await? {
+                administrators.push(admin);
+            }
+        }
+        Ok(administrators)
+    }
+
+    /// An administrator by id, whatever its customer, as it is now (the console's session
+    /// check); `None` once it is removed.
+    pub async fn administrator_by_id(&self, id: &str) -> Result<Option<Administrator>> {
+        let mut conn = self.store.conn().await?;
+        store::administrators::get(&mut conn, id).await
     }
 
     /// Every administrator of a customer (the operator's view).

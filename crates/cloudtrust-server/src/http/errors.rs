@@ -24,6 +24,26 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The OAuth 2.0 error code, e.g. `invalid_client`.
+    pub fn code(&self) -> &str {
+        &self.body.error
+    }
+
+    /// The description, as sent.
+    pub fn description(&self) -> &str {
+        self.body.error_description.as_deref().unwrap_or_default()
+    }
+
+    /// Seconds to wait before trying again, after too many failures.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
         OAuthError {
             status,

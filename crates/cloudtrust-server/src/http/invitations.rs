@@ -1,101 +1,138 @@
-//! `/invitations/{token}`: the link an invited administrator follows to accept.
+//! `/invitations/{token}`: the link an invited administrator follows to accept, choosing the
+//! password it signs in to the console with.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 
 use super::AppState;
+use super::region::Serving;
+use super::web::page::{Frame, Message, explain, message, render, unavailable};
+use super::web::session::{FormToken, SignedOutForm};
+use crate::domain::administrators::Administrator;
 use crate::error::Error;
 
 /// Where invitation links point, under the public base URL.
 pub const INVITATIONS_PATH: &str = "/invitations";
 
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+#[derive(Template)]
+#[template(path = "invitation.html")]
+struct InvitationPage {
+    frame: Frame,
+    csrf: String,
+    email: String,
+    customer_id: String,
+    error: Option<String>,
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · cloudtrust</title></head><body><main><h1>{title}</h1>{body}</main></body></html>",
-        title = escape(title),
-    );
-    let mut response = (status, Html(html)).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    response
+#[derive(Template)]
+#[template(path = "invitation_accepted.html")]
+struct AcceptedPage {
+    frame: Frame,
+    email: String,
+    customer_id: String,
 }
 
 fn gone() -> Response {
-    page(
+    message(
         StatusCode::NOT_FOUND,
-        "Invitation not found",
-        "<p>This invitation link is not valid: it was already used, withdrawn, or it expired. \
-         Ask an administrator of your organisation to invite you again.</p>",
+        Message {
+            title: "Invitation not found",
+            text: "This invitation link is not valid: it was already used, withdrawn, or it \
+                   expired. Ask an administrator of your organisation to invite you again.",
+            link: None,
+        },
     )
 }
 
-/// `GET`: what the invitation is for, with a button to accept it.
-pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+fn form_page(
+    status: StatusCode,
+    token: &FormToken,
+    admin: &Administrator,
+    error: Option<String>,
+) -> Response {
+    token.apply(render(
+        status,
+        &InvitationPage {
+            frame: Frame::signed_out(),
+            csrf: token.value.clone(),
+            email: admin.email.clone(),
+            customer_id: admin.customer_id.clone(),
+            error,
+        },
+    ))
+}
+
+/// `GET`: what the invitation is for, with the form that accepts it.
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(serving): Extension<Arc<Serving>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match state.directory.invitation(&token).await {
-        Ok(admin) => page(
-            StatusCode::OK,
-            "Accept the invitation",
-            &format!(
-                "<p>You are invited to administer the customer <strong>{customer}</strong> as \
-                 <strong>{email}</strong>.</p><form method=\"post\"><button type=\"submit\">\
-                 Accept invitation</button></form>",
-                customer = escape(&admin.customer_id),
-                email = escape(&admin.email),
-            ),
-        ),
+        Ok(admin) => {
+            let form_token = FormToken::for_page(&headers, &serving);
+            form_page(StatusCode::OK, &form_token, &admin, None)
+        }
         Err(Error::NotFound { .. }) => gone(),
         Err(e) => {
             tracing::error!(error = %e, "reading an invitation failed");
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "<p>Please try again in a moment.</p>",
-            )
+            unavailable()
         }
     }
 }
 
-/// `POST`: accepts the invitation; the administrator becomes active.
-pub async fn accept(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match state.directory.accept_invitation(&token).await {
-        Ok(admin) => page(
+/// `POST`: accepts the invitation with the chosen password; the administrator becomes
+/// active and can sign in.
+pub async fn accept(
+    State(state): State<AppState>,
+    Extension(serving): Extension<Arc<Serving>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    SignedOutForm(form): SignedOutForm,
+) -> Response {
+    let admin = match state.directory.invitation(&token).await {
+        Ok(admin) => admin,
+        Err(Error::NotFound { .. }) => return gone(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an invitation failed");
+            return unavailable();
+        }
+    };
+    let form_token = FormToken::for_page(&headers, &serving);
+    let password = form.get("password").unwrap_or_default();
+    if password != form.get("confirm").unwrap_or_default() {
+        return form_page(
+            StatusCode::BAD_REQUEST,
+            &form_token,
+            &admin,
+            Some("The two passwords are not the same. Type the same password twice.".to_owned()),
+        );
+    }
+    match state
+        .directory
+        .accept_invitation(&token, Some(password))
+        .await
+    {
+        Ok(admin) => render(
             StatusCode::OK,
-            "Invitation accepted",
-            &format!(
-                "<p>{email} is now an administrator of <strong>{customer}</strong>.</p>",
-                customer = escape(&admin.customer_id),
-                email = escape(&admin.email),
-            ),
+            &AcceptedPage {
+                frame: Frame::signed_out(),
+                email: admin.email,
+                customer_id: admin.customer_id,
+            },
         ),
         Err(Error::NotFound { .. }) => gone(),
         Err(e) => {
-            tracing::error!(error = %e, "accepting an invitation failed");
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "<p>Please try again in a moment.</p>",
-            )
+            let (status, text) = explain(&e);
+            if status.is_server_error() {
+                return unavailable();
+            }
+            form_page(status, &form_token, &admin, Some(text))
         }
     }
 }

@@ -30,7 +30,7 @@ pub fn accepts_json(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The handler.
+/// `GET /cvadapis/me`: the caller's customer and administrator, as DaaS clients read them.
 #[utoipa::path(
     get,
     path = "/cvadapis/me",

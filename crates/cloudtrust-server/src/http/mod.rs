@@ -18,6 +18,7 @@ pub mod smart;
 pub mod systemlog;
 pub mod transaction;
 pub mod trust;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .merge(web::routes())
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
         .layer(DefaultBodyLimit::max(limit))

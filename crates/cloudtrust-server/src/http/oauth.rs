@@ -12,6 +12,7 @@ use cloudtrust_proto::ClientCredentialsResponse;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
+use super::region::Serving;
 use super::{AppState, media_type};
 
 /// The only grant type of this endpoint.
@@ -83,7 +84,8 @@ fn is_form(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|m| m == "application/x-www-form-urlencoded")
 }
 
-/// The handler.
+/// `POST /cctrustoauth2/{customerid}/tokens/clients`: a bearer token for an API client's id and
+/// secret (OAuth 2.0 client credentials).
 #[utoipa::path(
     post,
     path = "/cctrustoauth2/{customerid}/tokens/clients",
@@ -137,13 +139,41 @@ pub async fn client_credentials(
         (None, Some(id), Some(secret)) => (id, secret, false),
         (None, _, _) => return Err(OAuthError::invalid_client(false)),
     };
-    let authenticated = authenticate(
+    let body = issue(
         &state,
         &serving,
         peer.ip(),
         &customer,
         &client_id,
         &client_secret,
+        used_basic,
+    )
+    .await?;
+    let mut response = axum::Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// Authenticates an API client and issues its bearer token: the endpoint's work, which the
+/// developer portal's Generate button shares.
+pub async fn issue(
+    state: &AppState,
+    serving: &Serving,
+    source: std::net::IpAddr,
+    customer: &str,
+    client_id: &str,
+    client_secret: &str,
+    used_basic: bool,
+) -> Result<ClientCredentialsResponse, OAuthError> {
+    let authenticated = authenticate(
+        state,
+        serving,
+        source,
+        customer,
+        client_id,
+        client_secret,
         used_basic,
     )
     .await?;
@@ -159,16 +189,11 @@ pub async fn client_credentials(
     state
         .usage
         .record(&authenticated.client, &issued.claims.jti, now);
-    let body = ClientCredentialsResponse {
+    Ok(ClientCredentialsResponse {
         token_type: "bearer".to_owned(),
         access_token: issued.token,
         expires_in: state.tokens.lifetime_secs.to_string(),
-    };
-    let mut response = axum::Json(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    })
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ fn record(event: &AuditEvent) -> SystemLogRecord {
     }
 }
 
-/// The handler.
+/// `GET /systemlog/records`: who changed what, newest first, one page at a time.
 #[utoipa::path(
     get,
     path = "/systemlog/records",

@@ -41,7 +41,8 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
     Ok((field("ClientId")?, field("ClientSecret")?))
 }
 
-/// The handler.
+/// `POST /{customerid}/tokens/clients`: a bearer token from the deprecated trust-service
+/// endpoint.
 #[utoipa::path(
     post,
     path = "/{customerid}/tokens/clients",

@@ -183,6 +183,19 @@ pub async fn password_hash(conn: &mut Conn, id: &str) -> Result<Option<String>> 
     Ok(row.and_then(|(hash,)| hash))
 }
 
+/// The ids and password hashes of the active administrators, of any customer, with this
+/// email address and a password.
+pub async fn with_password(conn: &mut Conn, email: &str) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, password_hash FROM administrators \
+         WHERE email = $1 AND pending = 0 AND password_hash IS NOT NULL ORDER BY customer_id",
+    )
+    .bind(email)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
+}
+
 /// Marks a pending administrator as accepted, once: the invitation is cleared in the same
 /// statement, so two acceptances of one token cannot both succeed.
 pub async fn accept(conn: &mut Conn, id: &str, etag: &str, at: i64) -> Result<bool> {

@@ -5,6 +5,7 @@ pub mod administrators;
 pub mod api_clients;
 pub mod audit;
 pub mod changes;
+pub mod console_sessions;
 pub mod customers;
 pub mod failed_attempts;
 pub mod settings;

@@ -9,7 +9,7 @@ use cloudtrust_server::domain::permissions::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Env, db_test};
+use crate::support::{Env, csrf_of, db_test, web_client};
 
 /// Adds an administrator with `access` and returns a bearer token of a new API client of its.
 async fn admin_with_token(env: &Env, email: &str, access: Access) -> String {
@@ -395,11 +395,21 @@ db_test! {
         let refused = env.directory().create_api_client(&Actor::operator(), "acme", AdministratorRef::Email("invitee@acme.example"), "early").await;
         assert!(refused.is_err(), "a pending administrator owns nothing");
 
-        let page = env.http.get(&link).send().await.expect("request");
+        let web = web_client();
+        let page = web.get(&link).send().await.expect("request");
         assert_eq!(page.status(), 200);
-        assert!(page.text().await.expect("html").contains("invitee@acme.example"));
-        assert_eq!(env.http.post(&link).send().await.expect("request").status(), 200);
-        assert_eq!(env.http.post(&link).send().await.expect("request").status(), 404, "a link works once");
+        let html = page.text().await.expect("html");
+        assert!(html.contains("invitee@acme.example"));
+        let csrf = csrf_of(&html);
+        let accept = |password: &'static str, confirm: &'static str| {
+            web.post(&link).form(&[("csrf", csrf.as_str()), ("password", password), ("confirm", confirm)]).send()
+        };
+        assert_eq!(web.post(&link).form(&[("password", "a long enough passphrase")]).send().await.expect("request").status(), 403, "a form without its token is refused");
+        assert_eq!(accept("a long enough passphrase", "another passphrase").await.expect("request").status(), 400);
+        assert_eq!(accept("short", "short").await.expect("request").status(), 400);
+        assert_eq!(accept("a long enough passphrase", "a long enough passphrase").await.expect("request").status(), 200);
+        assert_eq!(accept("a long enough passphrase", "a long enough passphrase").await.expect("request").status(), 404, "a link works once");
+        assert_eq!(env.directory().sign_in("invitee@acme.example", "a long enough passphrase").await.expect("sign-in").len(), 1, "the chosen password signs in");
 
         let (_, listed, _) = call(&env, &full, Method::GET, "/administrators?maxItemCount=10", None).await;
         let accepted = listed["items"].as_array().expect("items").iter().find(|a| a["email"] == "invitee@acme.example").expect("listed").clone();

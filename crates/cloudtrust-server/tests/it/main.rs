@@ -8,6 +8,8 @@ mod support;
 
 mod administration;
 mod bearer;
+mod browser;
+mod console;
 mod discovery;
 mod go_sdk;
 mod logging;

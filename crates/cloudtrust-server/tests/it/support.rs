@@ -270,3 +270,30 @@ pub async fn oauth_error(response: reqwest::Response) -> (u16, serde_json::Value
     let body = response.json().await.expect("error body is JSON");
     (status, body)
 }
+
+/// A client that keeps cookies and does not follow redirects, as a browser's forms see the
+/// console.
+pub fn web_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// The anti-forgery token of the first form of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a form with a csrf field") + marker.len();
+    let end = html[start..].find('"').expect("end of the value") + start;
+    html[start..end].to_owned()
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}

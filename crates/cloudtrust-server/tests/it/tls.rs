@@ -65,6 +65,18 @@ async fn an_unmodified_client_reaches_the_real_host_name_over_http2(env: Env) {
         .expect("another host");
     assert_eq!(health.status(), 200);
 
+    // Over HTTPS, the console's cookies are `Secure`.
+    let sign_in = client
+        .get(format!("https://api-us.cloud.com:{port}/console/signin"))
+        .send()
+        .await
+        .expect("console over HTTPS");
+    let cookie = sign_in.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cookie.starts_with("cloudtrust_form=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+
     // Without the CA, the certificate is not trusted.
     let untrusting = reqwest::Client::builder()
         .tls_certs_only([])

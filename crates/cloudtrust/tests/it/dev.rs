@@ -69,6 +69,26 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
     let body: serde_json::Value = serde_json::from_slice(&shell.stdout).expect("curl got JSON");
     assert_eq!(body["expiresIn"], 43199, "{body}");
 
+    // The printed console address and password sign in, with curl keeping the cookies.
+    assert!(printed.contains(&format!("{}/console", server.base_url)));
+    let shell = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {env} && jar=$(mktemp) && \
+             csrf=$(curl -s -c \"$jar\" {base}/console/signin | sed -n 's/.*name=\"csrf\" value=\"\\([^\"]*\\)\".*/\\1/p') && \
+             curl -s -o /dev/null -w '%{{http_code}} %{{redirect_url}}' -b \"$jar\" {base}/console/signin \
+               --data-urlencode \"csrf=$csrf\" --data-urlencode \"email=$CONSOLE_EMAIL\" --data-urlencode \"password=$CONSOLE_PASSWORD\"",
+            env = env_file.display(),
+            base = server.base_url,
+        ))
+        .output()
+        .expect("bash");
+    assert_eq!(
+        String::from_utf8_lossy(&shell.stdout),
+        format!("303 {}/console/iam", server.base_url),
+        "signed in"
+    );
+
     // `source cloudtrust-dev.env` then the seed's curl line, in a real shell.
     let shell = std::process::Command::new("bash")
         .arg("-c")

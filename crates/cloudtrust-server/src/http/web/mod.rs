@@ -1,0 +1,54 @@
+//! The web console (`/console`) and the developer portal (`/portal`): server-rendered pages
+//! (askama) enhanced by htmx, calling the same directory functions as the REST API.
+
+pub mod administrators;
+pub mod api_access;
+pub mod assets;
+pub mod form;
+pub mod page;
+pub mod portal;
+pub mod session;
+pub mod sign_in;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::AppState;
+
+/// The routes of the console, the portal and their static files.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(sign_in::home))
+        .route("/console/", get(sign_in::home))
+        .route("/console/signin", get(sign_in::show).post(sign_in::submit))
+        .route(
+            "/console/customers",
+            get(sign_in::customers).post(sign_in::choose),
+        )
+        .route("/console/signout", post(sign_in::sign_out))
+        .route("/console/iam", get(administrators::iam))
+        .route(
+            administrators::PATH,
+            get(administrators::show).post(administrators::invite),
+        )
+        .route(
+            "/console/iam/administrators/{id}/access",
+            post(administrators::set_access),
+        )
+        .route(
+            "/console/iam/administrators/{id}/remove",
+            post(administrators::remove),
+        )
+        .route(
+            api_access::PATH,
+            get(api_access::show).post(api_access::create),
+        )
+        .route(
+            "/console/iam/api-access/{id}/delete",
+            post(api_access::delete),
+        )
+        .route("/portal", get(portal::show))
+        .route("/portal/", get(portal::show))
+        .route("/portal/token", post(portal::generate))
+        .route("/assets/{file}", get(assets::asset))
+}

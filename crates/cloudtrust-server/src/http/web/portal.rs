@@ -1,0 +1,364 @@
+//! The developer portal: "Set Authentication" (Client ID and Secret → a bearer token and the
+//! ready `Authorization` value), and API Exploration, listing every operation of
+//! `/openapi.json` with an Invoke API form that the browser sends with the generated token.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Extension, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::page::{Frame, render, unavailable, when};
+use super::session::{FormToken, MaybeSignedIn, SignedOutForm};
+use crate::http::AppState;
+use crate::http::client_auth::ROOT;
+use crate::http::oauth;
+use crate::http::openapi;
+use crate::http::region::Serving;
+
+/// One input of an Invoke API form.
+pub struct Param {
+    /// The parameter's name.
+    pub name: String,
+    /// `path`, `query` or `header`.
+    pub location: String,
+    /// Whether it must be given.
+    pub required: bool,
+    /// What it is.
+    pub description: String,
+    /// The element id, unique on the page.
+    pub input_id: String,
+    /// Whether it is the `Authorization` header (filled by Generate).
+    pub authorization: bool,
+    /// Whether it is `Citrix-CustomerId` (filled with the token's customer).
+    pub customer: bool,
+}
+
+/// One operation of the API.
+pub struct Endpoint {
+    /// `operationId`.
+    pub id: String,
+    /// `GET`, `POST`, ….
+    pub method: String,
+    /// The path template, e.g. `/administrators/{id}`.
+    pub path: String,
+    /// What it does.
+    pub summary: String,
+    /// Its inputs.
+    pub params: Vec<Param>,
+    /// The media type of its body, if it takes one.
+    pub body_type: Option<String>,
+}
+
+/// The operations under one tag.
+pub struct Group {
+    /// The tag.
+    pub name: String,
+    /// What the tag covers.
+    pub description: String,
+    /// Its operations.
+    pub endpoints: Vec<Endpoint>,
+}
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
+
+fn text(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// The operations of the OpenAPI document, grouped by tag in the document's order.
+fn catalogue() -> &'static [Group] {
+    static GROUPS: OnceLock<Vec<Group>> = OnceLock::new();
+    GROUPS.get_or_init(|| {
+        let doc = serde_json::to_value(openapi::document("")).unwrap_or_default();
+        let mut groups: Vec<Group> = doc
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|tags| {
+                tags.iter()
+                    .map(|t| Group {
+                        name: text(t, "name"),
+                        description: text(t, "description"),
+                        endpoints: Vec::new(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let paths = doc.get("paths").and_then(Value::as_object);
+        for (path, item) in paths.into_iter().flatten() {
+            for method in METHODS {
+                let Some(op) = item.get(*method) else {
+                    continue;
+                };
+                let endpoint = endpoint(path, method, op);
+                let tag = op
+                    .get("tags")
+                    .and_then(|t| t.get(0))
+                    .and_then(Value::as_str)
+                    .unwrap_or("Other")
+                    .to_owned();
+                match groups.iter_mut().find(|g| g.name == tag) {
+                    Some(group) => group.endpoints.push(endpoint),
+                    None => groups.push(Group {
+                        name: tag,
+                        description: String::new(),
+                        endpoints: vec![endpoint],
+                    }),
+                }
+            }
+        }
+        groups.retain(|g| !g.endpoints.is_empty());
+        groups
+    })
+}
+
+fn endpoint(path: &str, method: &str, op: &Value) -> Endpoint {
+    let id = text(op, "operationId");
+    let mut params: Vec<Param> = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let name = text(p, "name");
+            Param {
+                input_id: format!("{id}-{}", name.to_ascii_lowercase()),
+                customer: name.eq_ignore_ascii_case("Citrix-CustomerId"),
+                authorization: false,
+                location: text(p, "in"),
+                required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+                description: text(p, "description").replace('`', ""),
+                name,
+            }
+        })
+        .collect();
+    let secured = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+    if secured {
+        let bearer = op["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s.get("CwsAuth").is_some());
+        params.insert(
+            0,
+            Param {
+                name: "Authorization".to_owned(),
+                location: "header".to_owned(),
+                required: true,
+                description: if bearer {
+                    "CwsAuth Bearer=<token>".to_owned()
+                } else {
+                    "Basic <base64 of key:secret>".to_owned()
+                },
+                input_id: format!("{id}-authorization"),
+                authorization: bearer,
+                customer: false,
+            },
+        );
+    }
+    let summary = match text(op, "summary") {
+        s if s.is_empty() => text(op, "description"),
+        s => s,
+    };
+    // Doc comments name the route first (`GET /path`: what it does); the page shows the route
+    // already.
+    let summary = match summary.split_once("`: ") {
+        Some((route, rest)) if route.starts_with('`') => rest.to_owned(),
+        _ => summary,
+    }
+    .replace('`', "");
+    Endpoint {
+        body_type: op
+            .get("requestBody")
+            .and_then(|b| b.get("content"))
+            .and_then(Value::as_object)
+            .and_then(|c| c.keys().next().cloned()),
+        method: method.to_ascii_uppercase(),
+        path: path.to_owned(),
+        summary,
+        params,
+        id,
+    }
+}
+
+/// A generated token, or why there is none.
+#[derive(Default)]
+pub struct Generated {
+    /// The bearer token.
+    pub token: Option<String>,
+    /// The client's customer.
+    pub customer_id: String,
+    /// Seconds it lives.
+    pub expires_in: String,
+    /// When it expires, for people.
+    pub expires_at: String,
+    /// Why no token was issued.
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage<'a> {
+    frame: Frame,
+    csrf: String,
+    customer_id: String,
+    groups: &'a [Group],
+    generated: Generated,
+}
+
+#[derive(Template)]
+#[template(path = "portal_token.html")]
+struct TokenFragment {
+    generated: Generated,
+}
+
+fn portal_page(
+    status: StatusCode,
+    signed_in: MaybeSignedIn,
+    token: &FormToken,
+    generated: Generated,
+) -> Response {
+    let (frame, customer_id) = match &signed_in.0 {
+        Some(s) => (Frame::of(s), s.customer.id.clone()),
+        None => (Frame::signed_out(), String::new()),
+    };
+    token.apply(render(
+        status,
+        &PortalPage {
+            frame,
+            csrf: token.value.clone(),
+            customer_id,
+            groups: catalogue(),
+            generated,
+        },
+    ))
+}
+
+/// `GET /portal`.
+pub async fn show(
+    Extension(serving): Extension<Arc<Serving>>,
+    signed_in: MaybeSignedIn,
+    headers: HeaderMap,
+) -> Response {
+    let token = FormToken::for_page(&headers, &serving);
+    portal_page(StatusCode::OK, signed_in, &token, Generated::default())
+}
+
+/// `POST /portal/token`: Generate. Answers the result alone to the page's own request, or
+/// the whole page to a plain form post.
+pub async fn generate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(serving): Extension<Arc<Serving>>,
+    signed_in: MaybeSignedIn,
+    headers: HeaderMap,
+    SignedOutForm(form): SignedOutForm,
+) -> Response {
+    let customer = match form.text("customer_id") {
+        "" => ROOT,
+        given => given,
+    };
+    let client_id = form.text("client_id");
+    let secret = form.get("client_secret").unwrap_or_default().trim();
+    let (status, generated) = if client_id.is_empty() || secret.is_empty() {
+        (
+            StatusCode::BAD_REQUEST,
+            Generated {
+                error: Some("Enter the Client ID and the Secret of an API client.".to_owned()),
+                ..Generated::default()
+            },
+        )
+    } else {
+        match oauth::issue(
+            &state,
+            &serving,
+            peer.ip(),
+            customer,
+            client_id,
+            secret,
+            false,
+        )
+        .await
+        {
+            Ok(issued) => {
+                let customer_id = match state.cache.client(client_id).await {
+                    Ok(Some(client)) => client.customer_id.clone(),
+                    _ => String::new(),
+                };
+                let lifetime = state.tokens.lifetime_secs;
+                (
+                    StatusCode::OK,
+                    Generated {
+                        token: Some(issued.access_token),
+                        customer_id,
+                        expires_in: issued.expires_in,
+                        expires_at: when(state.clock.now() + lifetime),
+                        error: None,
+                    },
+                )
+            }
+            Err(e) if e.status().is_server_error() => return unavailable(),
+            Err(e) => {
+                let text = if let Some(wait) = e.retry_after() {
+                    format!(
+                        "Too many failed attempts with this Client ID. Try again in {wait} seconds."
+                    )
+                } else if e.code() == "invalid_client" {
+                    "The Client ID or the Secret is not right, or the client was deleted. Check \
+                     both and try again."
+                        .to_owned()
+                } else {
+                    e.description().to_owned()
+                };
+                (
+                    e.status(),
+                    Generated {
+                        error: Some(text),
+                        ..Generated::default()
+                    },
+                )
+            }
+        }
+    };
+    if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
+        render(status, &TokenFragment { generated })
+    } else {
+        let token = FormToken::for_page(&headers, &serving);
+        portal_page(status, signed_in, &token, generated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_of_the_document_is_listed() {
+        let doc = serde_json::to_value(openapi::document("")).expect("document");
+        let operations: usize = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count())
+            .sum();
+        let listed: usize = catalogue().iter().map(|g| g.endpoints.len()).sum();
+        assert_eq!(listed, operations);
+        let me = catalogue()
+            .iter()
+            .flat_map(|g| &g.endpoints)
+            .find(|e| e.path == "/cvadapis/me")
+            .expect("/cvadapis/me is listed");
+        assert!(me.params.iter().any(|p| p.authorization));
+    }
+}

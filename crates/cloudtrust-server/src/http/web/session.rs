@@ -1,0 +1,369 @@
+//! The console's cookies: the session, and the anti-forgery token of forms shown before
+//! sign-in. Every form carries a token that a page of another site cannot know: the session's
+//! own, or (signed out) the one in the `cloudtrust_form` cookie (double submit).
+
+use std::sync::Arc;
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::form::Form;
+use super::page::{Message, message};
+use crate::domain::administrators::Administrator;
+use crate::domain::audit::Actor;
+use crate::domain::console_sessions::ConsoleSession;
+use crate::domain::customers::Customer;
+use crate::domain::secrets::generate_secret;
+use crate::http::AppState;
+use crate::http::region::Serving;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "cloudtrust_session";
+/// The anti-forgery cookie of signed-out forms.
+pub const FORM_COOKIE: &str = "cloudtrust_form";
+/// Where a signed-out visitor is sent.
+pub const SIGN_IN_PATH: &str = "/console/signin";
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the public URL this request came to is HTTPS, so cookies must be `Secure`.
+pub fn is_https(parts_serving: &Serving) -> bool {
+    parts_serving.base_url.starts_with("https://")
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, for the whole site, `Secure` on HTTPS.
+pub fn set_cookie(name: &str, value: &str, same_site: &str, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A `Set-Cookie` value that removes cookie `name`.
+pub fn clear_cookie(name: &str, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    let text = format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Whether `given` is `expected`, in constant time.
+fn same_token(given: Option<&str>, expected: &str) -> bool {
+    given.is_some_and(|given| {
+        !expected.is_empty()
+            && verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_ok()
+    })
+}
+
+/// Browsers say where a request comes from; one from another site is refused outright.
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+}
+
+/// The answer to a form that fails the anti-forgery check.
+pub fn forged() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        Message {
+            title: "This form could not be accepted",
+            text: "It was not sent from a page of this cloudtrust, or the page is older than \
+                   your session. Reload the page and try again.",
+            link: None,
+        },
+    )
+}
+
+/// The anti-forgery token of a signed-out form: the one the browser already has in its
+/// cookie, or a fresh one to set.
+pub struct FormToken {
+    /// The token to put in the form.
+    pub value: String,
+    /// The cookie to set, when the browser had none.
+    pub set: Option<HeaderValue>,
+}
+
+impl FormToken {
+    /// The token for a page about to show a signed-out form.
+    pub fn for_page(headers: &HeaderMap, serving: &Serving) -> Self {
+        match cookie(headers, FORM_COOKIE) {
+            Some(value) if value.len() >= 32 => FormToken {
+                value: value.to_owned(),
+                set: None,
+            },
+            _ => {
+                let value = generate_secret();
+                let set = set_cookie(FORM_COOKIE, &value, "Strict", is_https(serving));
+                FormToken {
+                    value,
+                    set: Some(set),
+                }
+            }
+        }
+    }
+
+    /// Adds the cookie to a response, when one is to be set.
+    pub fn apply(&self, mut response: Response) -> Response {
+        if let Some(set) = &self.set {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, set.clone());
+        }
+        response
+    }
+}
+
+/// Whether a signed-out form is genuine: its `csrf` field equals the `cloudtrust_form`
+/// cookie, and it does not come from another site.
+fn genuine_signed_out(headers: &HeaderMap, form: &Form) -> bool {
+    let cookie = cookie(headers, FORM_COOKIE).unwrap_or_default();
+    !cross_site(headers) && same_token(form.get("csrf"), cookie)
+}
+
+/// Whether a form of `session` is genuine: its `csrf` field is the session's token, and it
+/// does not come from another site.
+fn genuine_for(headers: &HeaderMap, form: &Form, session: &ConsoleSession) -> bool {
+    !cross_site(headers) && same_token(form.get("csrf"), &session.csrf_token)
+}
+
+/// A signed-in administrator, as the session and the directory know it now.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session token (from the cookie).
+    pub token: String,
+    /// The session.
+    pub session: ConsoleSession,
+    /// The administrator, with its current access.
+    pub administrator: Administrator,
+    /// Its customer.
+    pub customer: Customer,
+    /// Whether the public URL is HTTPS.
+    pub https: bool,
+}
+
+impl SignedIn {
+    /// The administrator as the directory sees it.
+    pub fn actor(&self) -> Actor {
+        Actor::administrator(&self.administrator)
+    }
+}
+
+/// A session that has not picked its customer yet.
+#[derive(Debug, Clone)]
+pub struct Choosing {
+    /// The session token.
+    pub token: String,
+    /// The session.
+    pub session: ConsoleSession,
+}
+
+/// What the session cookie leads to.
+enum Found {
+    None,
+    Choosing(Choosing),
+    SignedIn(Box<SignedIn>),
+}
+
+async fn find(parts: &Parts, state: &AppState) -> Result<Found, Response> {
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(Found::None);
+    };
+    let unavailable = |e: crate::error::Error| {
+        tracing::error!(error = %e, "reading a console session failed");
+        super::page::unavailable()
+    };
+    let Some(session) = state
+        .console_sessions
+        .find(token)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(Found::None);
+    };
+    let Some(administrator_id) = session.administrator_id.clone() else {
+        return Ok(Found::Choosing(Choosing {
+            token: token.to_owned(),
+            session,
+        }));
+    };
+    let Some(administrator) = state
+        .directory
+        .administrator_by_id(&administrator_id)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(Found::None);
+    };
+    let customer = state
+        .directory
+        .customer(&administrator.customer_id)
+        .await
+        .map_err(unavailable)?;
+    let https = parts
+        .extensions
+        .get::<Arc<Serving>>()
+        .is_some_and(|s| is_https(s));
+    Ok(Found::SignedIn(Box::new(SignedIn {
+        token: token.to_owned(),
+        session,
+        administrator,
+        customer,
+        https,
+    })))
+}
+
+/// Where a request without a usable session goes: pages to the sign-in form (saying that the
+/// session ended, when there was one); forms get a page saying so, as their input is lost.
+fn signed_out(parts: &Parts) -> Response {
+    let had_session = cookie(&parts.headers, SESSION_COOKIE).is_some();
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        let to = if had_session {
+            format!("{SIGN_IN_PATH}?ended=1")
+        } else {
+            SIGN_IN_PATH.to_owned()
+        };
+        return Redirect::to(&to).into_response();
+    }
+    message(
+        StatusCode::UNAUTHORIZED,
+        Message {
+            title: "Your session has ended",
+            text: "You were signed out, or your session expired after a time without use. \
+                   Sign in again, then repeat what you were doing.",
+            link: Some((SIGN_IN_PATH, "Sign in")),
+        },
+    )
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match find(parts, state).await? {
+            Found::SignedIn(signed_in) => Ok(*signed_in),
+            Found::Choosing(_) => Err(Redirect::to("/console/customers").into_response()),
+            Found::None => Err(signed_out(parts)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Choosing {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match find(parts, state).await? {
+            Found::SignedIn(signed_in) => Ok(Choosing {
+                token: signed_in.token,
+                session: signed_in.session,
+            }),
+            Found::Choosing(choosing) => Ok(choosing),
+            Found::None => Err(signed_out(parts)),
+        }
+    }
+}
+
+/// The signed-in administrator, if any (for pages open to everyone, such as the portal).
+pub struct MaybeSignedIn(pub Option<SignedIn>);
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match find(parts, state).await? {
+            Found::SignedIn(signed_in) => Ok(MaybeSignedIn(Some(*signed_in))),
+            _ => Ok(MaybeSignedIn(None)),
+        }
+    }
+}
+
+/// What a session-bound form is posted by: a signed-in administrator, or a session that is
+/// still choosing its customer.
+pub trait HasSession {
+    /// The session.
+    fn session(&self) -> &ConsoleSession;
+}
+
+impl HasSession for SignedIn {
+    fn session(&self) -> &ConsoleSession {
+        &self.session
+    }
+}
+
+impl HasSession for Choosing {
+    fn session(&self) -> &ConsoleSession {
+        &self.session
+    }
+}
+
+/// Reads a form body within the configured size.
+async fn read_form(body: axum::body::Body, state: &AppState) -> Result<Form, Response> {
+    match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(bytes) => Ok(Form::parse(&bytes)),
+        Err(_) => Err(message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Message {
+                title: "Too much text",
+                text: "The form sent more than this server accepts. Shorten what you typed and \
+                       try again.",
+                link: None,
+            },
+        )),
+    }
+}
+
+/// A form posted within a session, with its anti-forgery token checked: who posted it, and
+/// the form.
+pub struct Posted<S> {
+    /// The session's owner.
+    pub by: S,
+    /// The form.
+    pub form: Form,
+}
+
+impl<S> FromRequest<AppState> for Posted<S>
+where
+    S: HasSession + FromRequestParts<AppState, Rejection = Response> + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let by = S::from_request_parts(&mut parts, state).await?;
+        let form = read_form(body, state).await?;
+        if !genuine_for(&parts.headers, &form, by.session()) {
+            return Err(forged());
+        }
+        Ok(Posted { by, form })
+    }
+}
+
+/// A form posted before sign-in, with its anti-forgery token checked against the
+/// `cloudtrust_form` cookie.
+pub struct SignedOutForm(pub Form);
+
+impl FromRequest<AppState> for SignedOutForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let form = read_form(body, state).await?;
+        if !genuine_signed_out(&parts.headers, &form) {
+            return Err(forged());
+        }
+        Ok(SignedOutForm(form))
+    }
+}

@@ -1,0 +1,395 @@
+//! The console and the portal in real headless Chromium, driven over WebDriver
+//! (`chromedriver`): the seeds' API Access steps as a person follows them, an administrator
+//! with custom access, the portal's token and Invoke API, and the refusals of forged forms and
+//! ended sessions. Screenshots of each page at 1280 and 390 pixels wide are saved under
+//! `target/browser-screenshots/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::directory::AdministratorRef;
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+use crate::support::{Env, db_test, eventually};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const PASSWORD: &str = "correct horse battery staple";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A chromedriver process, stopped on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver, or `None` when it is not installed (outside CI only: `.ci/run`
+/// installs it, and under `CI=true` the browser half may not be skipped).
+async fn driver() -> Option<Driver> {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{CHROMEDRIVER} and {CHROMIUM} must be installed under CI=true"
+        );
+        eprintln!("skipping: Debian's chromium and chromium-driver are not installed");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver { child, port };
+    let status = format!("http://127.0.0.1:{port}/status");
+    let up = eventually(WAIT, || async {
+        reqwest::get(&status)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    assert!(up, "chromedriver answers");
+    Some(driver)
+}
+
+/// A headless Chromium session that saves downloads into `downloads`.
+async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                format!("--user-data-dir={}", profile.display()),
+                "--window-size=1280,900",
+            ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
+        }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session")
+}
+
+/// Where screenshots go: `target/browser-screenshots`, kept as CI artefacts.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("browser-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+/// The two widths every page is checked at: a laptop and a phone.
+const WIDTHS: [(u32, u32); 2] = [(1280, 900), (390, 844)];
+
+/// Screenshots of the current page at both widths, checking that nothing is wider than the
+/// window (no sideways scrolling).
+async fn screenshots(browser: &Client, backend: &str, name: &str) {
+    for (width, height) in WIDTHS {
+        browser
+            .set_window_size(width, height)
+            .await
+            .expect("resize");
+        let sizes = browser
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await
+            .expect("sizes");
+        let (scroll, inner) = (
+            sizes[0].as_f64().unwrap_or(0.0),
+            sizes[1].as_f64().unwrap_or(0.0),
+        );
+        assert!(
+            scroll <= inner + 1.0,
+            "{name} at {width}px: content {scroll}px wide in a {inner}px window"
+        );
+        let png = browser.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        std::fs::write(
+            screenshot_dir().join(format!("{name}-{width}-{backend}.png")),
+            png,
+        )
+        .expect("screenshot saved");
+    }
+    browser.set_window_size(1280, 900).await.expect("resize");
+}
+
+async fn find(browser: &Client, css: &str) -> Element {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} appears: {e}"))
+}
+
+async fn click(browser: &Client, css: &str) {
+    find(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(browser: &Client, css: &str, text: &str) {
+    find(browser, css)
+        .await
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+async fn value(browser: &Client, css: &str) -> String {
+    find(browser, css)
+        .await
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+}
+
+async fn page_text(browser: &Client) -> String {
+    browser
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Waits until the page's text contains `text`.
+async fn until_text(browser: &Client, text: &str) {
+    let found = eventually(WAIT, || async { page_text(browser).await.contains(text) }).await;
+    assert!(
+        found,
+        "the page says {text:?}; it says:\n{}",
+        page_text(browser).await
+    );
+}
+
+async fn is_open(browser: &Client, dialog: &str) -> bool {
+    browser
+        .execute(
+            "const d = document.getElementById(arguments[0]); return !!d && d.open;",
+            vec![json!(dialog)],
+        )
+        .await
+        .expect("script")
+        .as_bool()
+        .unwrap_or(false)
+}
+
+async fn until_open(browser: &Client, dialog: &str, open: bool) {
+    let reached = eventually(WAIT, || async { is_open(browser, dialog).await == open }).await;
+    assert!(reached, "dialog {dialog} open = {open}");
+}
+
+async fn sign_in(browser: &Client, env: &Env, email: &str) {
+    browser.goto(&env.url("/console")).await.expect("console");
+    type_into(browser, "#email", email).await;
+    type_into(browser, "#password", PASSWORD).await;
+    click(
+        browser,
+        "form[action='/console/signin'] button[type=submit]",
+    )
+    .await;
+    find(browser, ".who-email").await;
+}
+
+async fn sign_out(browser: &Client) {
+    click(browser, ".signout button").await;
+    until_text(browser, "You are signed out.").await;
+}
+
+db_test! {
+    async fn a_person_follows_the_seeds_in_chromium(env) {
+        let Some(driver) = driver().await else { return };
+        let backend = if env.db.url.starts_with("postgres") { "postgres" } else { "sqlite" };
+        let seed = env.seed().await;
+        env.directory()
+            .set_password(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin), PASSWORD)
+            .await
+            .expect("password");
+        let profile = tempfile::tempdir().expect("profile");
+        let downloads = tempfile::tempdir().expect("downloads");
+        let browser = browser(&driver, profile.path(), downloads.path()).await;
+
+        // Sign in.
+        browser.goto(&env.url("/console")).await.expect("console");
+        find(&browser, "#email").await;
+        screenshots(&browser, backend, "sign-in").await;
+        type_into(&browser, "#email", &seed.admin).await;
+        type_into(&browser, "#password", "not the password at all").await;
+        click(&browser, "form[action='/console/signin'] button[type=submit]").await;
+        until_text(&browser, "do not match an administrator").await;
+        sign_in(&browser, &env, &seed.admin).await;
+
+        // Menu → Identity and Access Management → API Access.
+        click(&browser, ".menu summary").await;
+        click(&browser, ".menu a[href='/console/iam']").await;
+        find(&browser, "#administrators-heading").await;
+        click(&browser, ".tabs a[href='/console/iam/api-access']").await;
+        find(&browser, "#client-name").await;
+        let customer = find(&browser, "#customer-id").await;
+        assert_eq!(customer.text().await.expect("text"), "acme");
+        let create = find(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
+        assert_eq!(create.text().await.expect("text"), "Create Client");
+        let (_, customer_y, _, _) = customer.rectangle().await.expect("rect");
+        let (_, create_y, _, _) = create.rectangle().await.expect("rect");
+        assert!(customer_y < create_y, "the customer id is above the Create Client button");
+        assert!(page_text(&browser).await.contains("Name your Secure Client"));
+
+        // Name the client, Create Client, then copy and download.
+        type_into(&browser, "#client-name", "terraform").await;
+        create.click().await.expect("Create Client");
+        until_open(&browser, "created-client", true).await;
+        until_text(&browser, "ID and Secret have been created successfully").await;
+        screenshots(&browser, backend, "api-access-created").await;
+        let client_id = value(&browser, "#created-id").await;
+        let secret = value(&browser, "#created-secret").await;
+        assert!(!client_id.is_empty() && secret.len() >= 43, "{client_id} / {secret}");
+        click(&browser, "button[data-copy='created-secret']").await;
+        until_text(&browser, "Copied to the clipboard.").await;
+        click(&browser, "#download-csv").await;
+        let csv_path = downloads.path().join("secureclient.csv");
+        let downloaded = eventually(WAIT, || async { std::fs::read_to_string(&csv_path).is_ok_and(|t| t.ends_with('\n')) }).await;
+        assert!(downloaded, "secureclient.csv is downloaded");
+        let csv = std::fs::read_to_string(&csv_path).expect("csv");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines, ["Client ID,Secret,Customer ID", &format!("{client_id},{secret},acme")]);
+        click(&browser, "#created-client button[data-closes]").await;
+        until_open(&browser, "created-client", false).await;
+
+        // The credentials from the CSV get a token over HTTP.
+        let token = env.token(&client_id, &secret).await;
+        assert_eq!(env.me(&format!("CwsAuth Bearer={token}")).await.status(), 200);
+        browser.goto(&env.url("/console/iam/api-access")).await.expect("reload");
+        let row = find(&browser, &format!("tr[data-client='{client_id}']")).await;
+        let row_text = row.text().await.expect("row");
+        assert!(row_text.contains("terraform") && row_text.contains("UTC"), "{row_text}");
+
+        // Delete with the keyboard: Enter opens the confirmation, Escape closes it.
+        let delete = find(&browser, &format!("button[data-opens='delete-{client_id}']")).await;
+        delete.send_keys(&Key::Enter.to_string()).await.expect("Enter");
+        until_open(&browser, &format!("delete-{client_id}"), true).await;
+        let focused = browser.execute("return document.activeElement.textContent.trim();", vec![]).await.expect("focus");
+        assert_eq!(focused, Value::from("Cancel"), "the safe choice has the focus");
+        browser.active_element().await.expect("focus").send_keys(&Key::Escape.to_string()).await.expect("Escape");
+        until_open(&browser, &format!("delete-{client_id}"), false).await;
+
+        // A forged form is refused, and nothing is created.
+        browser.execute("document.querySelector(\"form[action='/console/iam/api-access'] input[name=csrf]\").value = 'forged';", vec![]).await.expect("script");
+        type_into(&browser, "#client-name", "forged").await;
+        click(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
+        until_text(&browser, "This form could not be accepted").await;
+        let names: Vec<String> = env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
+        assert!(!names.contains(&"forged".to_owned()), "{names:?}");
+
+        // Administrators: add one with custom access.
+        browser.goto(&env.url("/console/iam/administrators")).await.expect("administrators");
+        type_into(&browser, "#add-email", "dev@acme.example").await;
+        type_into(&browser, "#add-name", "Dev").await;
+        click(&browser, "#add-custom").await;
+        let api_clients = find(&browser, "form[action='/console/iam/administrators'] input[name=permission][value='API Clients']").await;
+        api_clients.click().await.expect("tick API Clients");
+        click(&browser, "form[action='/console/iam/administrators'] button[type=submit]").await;
+        until_text(&browser, "dev@acme.example is invited").await;
+        let row = find(&browser, "tr[data-email='dev@acme.example']").await.text().await.expect("row");
+        assert!(row.contains("Custom: API Clients") && row.contains("Invitation sent"), "{row}");
+        screenshots(&browser, backend, "administrators").await;
+        sign_out(&browser).await;
+
+        // The invitation, read from the mail drop, is accepted with a password.
+        let mail_dir = env.db.data_dir.path().join("mail");
+        let mail = std::fs::read_dir(&mail_dir).expect("mail").filter_map(Result::ok)
+            .map(|e| std::fs::read_to_string(e.path()).expect("message"))
+            .find(|m| m.starts_with("To: dev@acme.example")).expect("the invitation");
+        let link = mail.lines().find(|l| l.starts_with("http")).expect("link").trim().to_owned();
+        browser.goto(&link).await.expect("invitation");
+        type_into(&browser, "#password", PASSWORD).await;
+        type_into(&browser, "#confirm", PASSWORD).await;
+        click(&browser, "form button[type=submit]").await;
+        until_text(&browser, "Invitation accepted").await;
+
+        // The custom administrator sees API Access only, and is refused the rest.
+        sign_in(&browser, &env, "dev@acme.example").await;
+        click(&browser, ".menu summary").await;
+        click(&browser, ".menu a[href='/console/iam']").await;
+        find(&browser, "#client-name").await;
+        assert!(browser.find(Locator::Css(".tabs a[href='/console/iam/administrators']")).await.is_err(), "no Administrators tab");
+        let text = page_text(&browser).await;
+        assert!(text.contains("Create Client") && !text.contains("terraform"), "own clients only");
+        browser.goto(&env.url("/console/iam/administrators")).await.expect("administrators");
+        until_text(&browser, "Not available to you").await;
+        screenshots(&browser, backend, "refused").await;
+
+        // Developer portal: Generate token, then Invoke API.
+        browser.goto(&env.url("/portal")).await.expect("portal");
+        find(&browser, "#exploration-heading").await;
+        screenshots(&browser, backend, "portal").await;
+        click(&browser, "#op-getMe summary").await;
+        click(&browser, "#op-getMe button[data-opens='set-authentication']").await;
+        until_open(&browser, "set-authentication", true).await;
+        type_into(&browser, "#portal-client-id", &seed.client_id).await;
+        type_into(&browser, "#portal-secret", &seed.secret).await;
+        click(&browser, "#set-authentication button[type=submit]").await;
+        find(&browser, "#generated-authorization").await;
+        let authorization = value(&browser, "#generated-authorization").await;
+        assert!(authorization.starts_with("CwsAuth Bearer=ey"), "{authorization}");
+        assert!(find(&browser, "#generated-expiry").await.text().await.expect("text").contains("3600 seconds"));
+        screenshots(&browser, backend, "portal-token").await;
+        click(&browser, "#set-authentication button[data-closes]").await;
+        until_open(&browser, "set-authentication", false).await;
+        assert_eq!(value(&browser, "#op-getMe input.authorization").await, authorization, "Generate fills the Authorization header");
+        click(&browser, "#op-getMe button[type=submit]").await;
+        let status = find(&browser, "#op-getMe .response .status").await;
+        let answered = eventually(WAIT, || async { status.text().await.is_ok_and(|t| t.starts_with("200")) }).await;
+        assert!(answered, "Invoke API answers 200: {}", status.text().await.unwrap_or_default());
+        let body = find(&browser, "#op-getMe .response .body").await.text().await.expect("body");
+        assert!(body.contains("\"CustomerId\"") || body.contains("acme"), "{body}");
+        let headers = find(&browser, "#op-getMe .response .headers").await.text().await.expect("headers");
+        assert!(headers.contains("content-type: application/json"), "{headers}");
+        screenshots(&browser, backend, "portal-invoked").await;
+
+        // A session left idle ends: the next form is refused and the next page asks to sign in.
+        browser.goto(&env.url("/console/iam/api-access")).await.expect("api access");
+        type_into(&browser, "#client-name", "too late").await;
+        env.clock.advance(31 * 60);
+        click(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
+        until_text(&browser, "Your session has ended").await;
+        browser.goto(&env.url("/console/iam/api-access")).await.expect("api access");
+        until_text(&browser, "Your session ended. Sign in again to go on.").await;
+        browser.close().await.expect("close");
+    }
+}

@@ -1,0 +1,355 @@
+//! The web console and the developer portal over plain HTTP: sessions, anti-forgery tokens,
+//! lock-out, and permissions enforced by the server whatever the page offers.
+
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::customers::Region;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, SYSTEM_LOG};
+
+use crate::support::{Env, csrf_of, db_test, location, web_client};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Gives `email` of `customer` the console password [`PASSWORD`].
+async fn with_password(env: &Env, customer: &str, email: &str) {
+    env.directory()
+        .set_password(
+            &Actor::operator(),
+            customer,
+            AdministratorRef::Email(email),
+            PASSWORD,
+        )
+        .await
+        .expect("password set");
+}
+
+/// Adds an administrator of `acme` with `access` and [`PASSWORD`].
+async fn add_administrator(env: &Env, email: &str, access: Access) {
+    env.directory()
+        .add_administrator(
+            &Actor::operator(),
+            "acme",
+            NewAdministrator::with_email(email, None, access),
+        )
+        .await
+        .expect("administrator");
+    with_password(env, "acme", email).await;
+}
+
+/// Posts the sign-in form from a fresh sign-in page.
+async fn sign_in(
+    env: &Env,
+    web: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = web
+        .get(env.url("/console/signin"))
+        .send()
+        .await
+        .expect("sign-in page");
+    let csrf = csrf_of(&page.text().await.expect("html"));
+    web.post(env.url("/console/signin"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("sign-in")
+}
+
+/// A client signed in as `email`, and the session's anti-forgery token.
+async fn signed_in(env: &Env, email: &str) -> (reqwest::Client, String) {
+    let web = web_client();
+    let response = sign_in(env, &web, email, PASSWORD).await;
+    assert_eq!(response.status(), 303, "signed in");
+    let page = web
+        .get(env.url("/console/iam/api-access"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let csrf = csrf_of(&page.text().await.expect("html"));
+    (web, csrf)
+}
+
+fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+}
+
+db_test! {
+    async fn a_session_cookie_is_hardened_and_ends_at_sign_out(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        let web = web_client();
+
+        let home = web.get(env.url("/console")).send().await.expect("request");
+        assert_eq!((home.status().as_u16(), location(&home)), (303, "/console/iam"));
+        let iam = web.get(env.url("/console/iam")).send().await.expect("request");
+        assert_eq!((iam.status().as_u16(), location(&iam)), (303, "/console/signin"));
+
+        let page = web.get(env.url("/console/signin")).send().await.expect("request");
+        assert_eq!(page.status(), 200);
+        let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let form_cookie = set_cookie(&page, "cloudtrust_form").to_owned();
+        assert!(form_cookie.contains("HttpOnly") && form_cookie.contains("SameSite=Strict"), "{form_cookie}");
+        assert!(!form_cookie.contains("Secure"), "plain HTTP: no Secure flag");
+
+        let wrong = sign_in(&env, &web, &seed.admin, "not the password at all").await;
+        assert_eq!(wrong.status(), 401);
+        assert!(wrong.text().await.expect("html").contains("do not match an administrator"));
+        assert!(env.directory().sign_in(&seed.admin, "not the password at all").await.expect("check").is_empty());
+
+        let response = sign_in(&env, &web, "OWNER@acme.example", PASSWORD).await;
+        assert_eq!((response.status().as_u16(), location(&response)), (303, "/console/iam"));
+        let session_cookie = set_cookie(&response, "cloudtrust_session").to_owned();
+        assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax") && session_cookie.contains("Path=/"), "{session_cookie}");
+        let session_pair = session_cookie.split(';').next().expect("pair").to_owned();
+
+        let iam = web.get(env.url("/console/iam")).send().await.expect("request");
+        assert_eq!(location(&iam), "/console/iam/administrators", "a Full administrator starts at Administrators");
+        let admins = web.get(env.url("/console/iam/administrators")).send().await.expect("request");
+        assert_eq!(admins.status(), 200);
+        let html = admins.text().await.expect("html");
+        assert!(html.contains("owner@acme.example") && html.contains("Add an administrator"));
+        let csrf = csrf_of(&html);
+
+        let forged = web.post(env.url("/console/signout")).form(&[("csrf", "forged")]).send().await.expect("request");
+        assert_eq!(forged.status(), 403);
+        let out = web.post(env.url("/console/signout")).form(&[("csrf", csrf.as_str())]).send().await.expect("request");
+        assert_eq!((out.status().as_u16(), location(&out)), (303, "/console/signin?signed_out=1"));
+        assert!(set_cookie(&out, "cloudtrust_session").contains("Max-Age=0"));
+
+        // The old session token opens nothing any more.
+        let replay = env.http.get(env.url("/console/iam/api-access")).header("Cookie", &session_pair).send().await.expect("request");
+        assert_eq!((replay.status().as_u16(), location(&replay)), (303, "/console/signin?ended=1"));
+    }
+}
+
+db_test! {
+    async fn forms_without_the_session_token_change_nothing(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        let (web, csrf) = signed_in(&env, &seed.admin).await;
+        let (_, other_csrf) = signed_in(&env, &seed.admin).await;
+        assert_ne!(csrf, other_csrf, "each session has its own token");
+        let count = || async {
+            env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.len()
+        };
+        let before = count().await;
+        let create = |token: String, site: &'static str| {
+            web.post(env.url("/console/iam/api-access"))
+                .header("Sec-Fetch-Site", site)
+                .form(&[("csrf", token), ("name", "forged".to_owned())])
+                .send()
+        };
+        let missing = web.post(env.url("/console/iam/api-access")).form(&[("name", "forged")]).send().await.expect("request");
+        assert_eq!(missing.status(), 403);
+        assert!(missing.text().await.expect("html").contains("This form could not be accepted"));
+        assert_eq!(create(other_csrf.clone(), "same-origin").await.expect("request").status(), 403, "another session's token");
+        assert_eq!(create(csrf.clone(), "cross-site").await.expect("request").status(), 403, "a request from another site");
+        assert_eq!(count().await, before, "nothing was created");
+
+        let created = create(csrf.clone(), "same-origin").await.expect("request");
+        assert_eq!(created.status(), 200);
+        let html = created.text().await.expect("html");
+        assert!(html.contains("ID and Secret have been created successfully"));
+        assert_eq!(count().await, before + 1);
+
+        let empty = web.post(env.url("/console/iam/api-access")).form(&[("csrf", csrf.as_str()), ("name", "  ")]).send().await.expect("request");
+        assert_eq!(empty.status(), 400);
+        assert!(empty.text().await.expect("html").contains("role=\"alert\""), "the error is shown in place");
+    }
+}
+
+db_test! {
+    async fn idle_and_old_sessions_end(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        env.clock.stop();
+        let (web, csrf) = signed_in(&env, &seed.admin).await;
+        env.clock.advance(29 * 60);
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!(page.status(), 200, "used within the idle time");
+        env.clock.advance(29 * 60);
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!(page.status(), 200, "each use restarts the idle time");
+        env.clock.advance(31 * 60);
+        let post = web.post(env.url("/console/iam/api-access")).form(&[("csrf", csrf.as_str()), ("name", "late")]).send().await.expect("request");
+        assert_eq!(post.status(), 401);
+        assert!(post.text().await.expect("html").contains("Your session has ended"));
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!(page.status(), 303);
+        assert!(env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.iter().all(|c| c.name != "late"));
+
+        // However busy, a session lasts 12 hours at most.
+        let (web, _) = signed_in(&env, &seed.admin).await;
+        for _ in 0..25 {
+            env.clock.advance(29 * 60);
+            let _ = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        }
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!((page.status().as_u16(), location(&page)), (303, "/console/signin?ended=1"));
+    }
+}
+
+async fn lock_out_env(backend: crate::support::Backend) -> Option<Env> {
+    Env::with(backend, |config| config.failed_attempts_per_client = 3).await
+}
+
+async fn repeated_failures_lock_sign_in(env: Env) {
+    let seed = env.seed().await;
+    with_password(&env, "acme", &seed.admin).await;
+    add_administrator(&env, "other@acme.example", Access::Full).await;
+    let web = web_client();
+    for _ in 0..3 {
+        assert_eq!(
+            sign_in(&env, &web, &seed.admin, "wrong password guess")
+                .await
+                .status(),
+            401
+        );
+    }
+    let locked = sign_in(&env, &web, &seed.admin, PASSWORD).await;
+    assert_eq!(
+        locked.status(),
+        429,
+        "locked out even with the right password"
+    );
+    let wait: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        locked
+            .text()
+            .await
+            .expect("html")
+            .contains("Too many failed sign-ins")
+    );
+    let other = sign_in(&env, &web, "other@acme.example", PASSWORD).await;
+    assert_eq!(
+        other.status(),
+        303,
+        "another administrator is not locked out"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_sign_in_sqlite() {
+    if let Some(env) = lock_out_env(crate::support::Backend::Sqlite).await {
+        repeated_failures_lock_sign_in(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_sign_in_postgres() {
+    if let Some(env) = lock_out_env(crate::support::Backend::Postgres).await {
+        repeated_failures_lock_sign_in(env).await;
+    }
+}
+
+db_test! {
+    async fn the_server_refuses_what_the_console_does_not_offer(env) {
+        env.seed().await;
+        add_administrator(&env, "clients@acme.example", Access::custom([API_CLIENTS]).expect("access")).await;
+        add_administrator(&env, "auditor@acme.example", Access::custom([SYSTEM_LOG]).expect("access")).await;
+
+        let (web, csrf) = signed_in(&env, "clients@acme.example").await;
+        let iam = web.get(env.url("/console/iam")).send().await.expect("request");
+        assert_eq!(location(&iam), "/console/iam/api-access");
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request").text().await.expect("html");
+        assert!(page.contains("Create Client") && !page.contains("href=\"/console/iam/administrators\""), "no Administrators tab");
+        let admins = web.get(env.url("/console/iam/administrators")).send().await.expect("request");
+        assert_eq!(admins.status(), 403);
+        let invite = web.post(env.url("/console/iam/administrators"))
+            .form(&[("csrf", csrf.as_str()), ("email", "sneaky@acme.example"), ("access", "full")])
+            .send().await.expect("request");
+        assert_eq!(invite.status(), 403);
+        let owner = env.directory().administrator(&Actor::operator(), "acme", AdministratorRef::Email("owner@acme.example")).await.expect("owner");
+        let remove = web.post(env.url(&format!("/console/iam/administrators/{}/remove", owner.id)))
+            .form(&[("csrf", csrf.as_str())]).send().await.expect("request");
+        assert_eq!(remove.status(), 403);
+        let everyone = env.directory().administrators("acme").await.expect("administrators");
+        assert!(everyone.iter().all(|a| a.email != "sneaky@acme.example") && everyone.iter().any(|a| a.id == owner.id));
+
+        let (web, csrf) = signed_in(&env, "auditor@acme.example").await;
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request").text().await.expect("html");
+        assert!(!page.contains("Create Client") && page.contains("API Clients</strong> permission"));
+        let create = web.post(env.url("/console/iam/api-access")).form(&[("csrf", csrf.as_str()), ("name", "nope")]).send().await.expect("request");
+        assert_eq!(create.status(), 403);
+        assert!(create.text().await.expect("html").contains("You are not allowed to do this"));
+    }
+}
+
+db_test! {
+    async fn an_administrator_of_several_customers_picks_one(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        let operator = Actor::operator();
+        env.directory().create_customer(&operator, Some("globex"), "Globex", Region::Us).await.expect("customer");
+        env.directory().add_administrator(&operator, "globex", NewAdministrator::with_email(&seed.admin, None, Access::Full)).await.expect("administrator");
+        with_password(&env, "globex", &seed.admin).await;
+
+        let web = web_client();
+        let response = sign_in(&env, &web, &seed.admin, PASSWORD).await;
+        assert_eq!(location(&response), "/console/customers");
+        let iam = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!(location(&iam), "/console/customers", "nothing before a customer is picked");
+        let html = web.get(env.url("/console/customers")).send().await.expect("request").text().await.expect("html");
+        assert!(html.contains("Acme") && html.contains("Globex"));
+        let csrf = csrf_of(&html);
+        let globex = env.directory().administrator(&operator, "globex", AdministratorRef::Email(&seed.admin)).await.expect("administrator");
+        let stranger = env.directory().add_administrator(&operator, "globex", NewAdministrator::with_email("x@globex.example", None, Access::Full)).await.expect("administrator");
+        let refused = web.post(env.url("/console/customers")).form(&[("csrf", csrf.as_str()), ("administrator", stranger.id.as_str())]).send().await.expect("request");
+        assert_eq!(refused.status(), 403, "only a customer of this sign-in");
+        let chosen = web.post(env.url("/console/customers")).form(&[("csrf", csrf.as_str()), ("administrator", globex.id.as_str())]).send().await.expect("request");
+        assert_eq!(location(&chosen), "/console/iam");
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request").text().await.expect("html");
+        assert!(page.contains("<strong id=\"customer-id\">globex</strong>") && page.contains("Switch customer"));
+    }
+}
+
+db_test! {
+    async fn the_portal_generates_a_token_that_works(env) {
+        let seed = env.seed().await;
+        let web = web_client();
+        let page = web.get(env.url("/portal")).send().await.expect("request");
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.expect("html");
+        assert!(html.contains("API Exploration") && html.contains("/cvadapis/me") && html.contains("Generate here"));
+        let csrf = csrf_of(&html);
+        let generate = |secret: String, token: String| {
+            web.post(env.url("/portal/token"))
+                .header("HX-Request", "true")
+                .form(&[("csrf", token), ("client_id", seed.client_id.clone()), ("client_secret", secret)])
+                .send()
+        };
+        assert_eq!(generate(seed.secret.clone(), "forged".to_owned()).await.expect("request").status(), 403);
+        let wrong = generate("not-the-secret".to_owned(), csrf.clone()).await.expect("request");
+        assert_eq!(wrong.status(), 400);
+        assert!(wrong.text().await.expect("html").contains("The Client ID or the Secret is not right"));
+        let done = generate(seed.secret.clone(), csrf.clone()).await.expect("request");
+        assert_eq!(done.status(), 200);
+        let fragment = done.text().await.expect("html");
+        assert!(!fragment.contains("<html"), "the result alone, for the dialog");
+        assert!(fragment.contains("Valid for 3600 seconds"));
+        let marker = "data-authorization=\"";
+        let start = fragment.find(marker).expect("authorization value") + marker.len();
+        let authorization = &fragment[start..start + fragment[start..].find('"').expect("end")];
+        assert!(authorization.starts_with("CwsAuth Bearer="));
+        assert_eq!(env.me(authorization).await.status(), 200, "the generated value works as it is");
+    }
+}
