@@ -353,3 +353,85 @@ db_test! {
         assert_eq!(env.me(authorization).await.status(), 200, "the generated value works as it is");
     }
 }
+
+db_test! {
+    async fn administrators_are_invited_changed_and_removed(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        let (web, csrf) = signed_in(&env, &seed.admin).await;
+        let operator = Actor::operator();
+
+        let invited = web.post(env.url("/console/iam/administrators"))
+            .form(&[("csrf", csrf.as_str()), ("email", "Pat@Acme.example"), ("display_name", "Pat"), ("access", "custom"), ("permission", "API Clients"), ("permission", "Notifications")])
+            .send().await.expect("request");
+        assert_eq!(invited.status(), 200);
+        assert!(invited.text().await.expect("html").contains("pat@acme.example is invited"));
+        let pat = env.directory().administrator(&operator, "acme", AdministratorRef::Email("pat@acme.example")).await.expect("invited");
+        assert!(pat.pending);
+        assert_eq!(pat.access.permission_names(), ["API Clients", "Notifications"]);
+        assert!(std::fs::read_dir(env.db.data_dir.path().join("mail")).expect("mail").count() >= 1, "the invitation is sent");
+
+        let duplicate = web.post(env.url("/console/iam/administrators"))
+            .form(&[("csrf", csrf.as_str()), ("email", "pat@acme.example"), ("access", "full")])
+            .send().await.expect("request");
+        assert_eq!(duplicate.status(), 409);
+        let html = duplicate.text().await.expect("html");
+        assert!(html.contains("role=\"alert\"") && html.contains("value=\"pat@acme.example\""), "the error in place, the input kept");
+
+        let changed = web.post(env.url(&format!("/console/iam/administrators/{}/access", pat.id)))
+            .form(&[("csrf", csrf.as_str()), ("access", "full")])
+            .send().await.expect("request");
+        assert_eq!(changed.status(), 200);
+        assert!(changed.text().await.expect("html").contains("The access of pat@acme.example is changed"));
+        let pat = env.directory().administrator(&operator, "acme", AdministratorRef::Id(&pat.id)).await.expect("changed");
+        assert_eq!(pat.access, Access::Full);
+
+        // The last Full administrator cannot reduce itself; the page says why.
+        let owner = env.directory().administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await.expect("owner");
+        let refused = web.post(env.url(&format!("/console/iam/administrators/{}/access", owner.id)))
+            .form(&[("csrf", csrf.as_str()), ("access", "custom"), ("permission", "API Clients")])
+            .send().await.expect("request");
+        assert_eq!(refused.status(), 403);
+        assert!(refused.text().await.expect("html").contains("is the last Full administrator of acme"));
+        let nothing = web.post(env.url(&format!("/console/iam/administrators/{}/access", owner.id)))
+            .form(&[("csrf", csrf.as_str()), ("access", "sideways")])
+            .send().await.expect("request");
+        assert_eq!(nothing.status(), 400);
+
+        let removed = web.post(env.url(&format!("/console/iam/administrators/{}/remove", pat.id)))
+            .form(&[("csrf", csrf.as_str())])
+            .send().await.expect("request");
+        assert_eq!(removed.status(), 200);
+        assert!(removed.text().await.expect("html").contains("pat@acme.example is removed"));
+        assert!(env.directory().administrators("acme").await.expect("list").iter().all(|a| a.id != pat.id));
+        let again = web.post(env.url(&format!("/console/iam/administrators/{}/remove", pat.id)))
+            .form(&[("csrf", csrf.as_str())])
+            .send().await.expect("request");
+        assert_eq!(again.status(), 404);
+    }
+}
+
+db_test! {
+    async fn a_removed_administrator_is_signed_out(env) {
+        env.seed().await;
+        add_administrator(&env, "temp@acme.example", Access::Full).await;
+        let (web, _) = signed_in(&env, "temp@acme.example").await;
+        env.directory().remove_administrator(&Actor::operator(), "acme", AdministratorRef::Email("temp@acme.example")).await.expect("removed");
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!((page.status().as_u16(), location(&page)), (303, "/console/signin?ended=1"));
+    }
+}
+
+db_test! {
+    async fn a_custom_administrator_is_offered_only_what_it_may_grant(env) {
+        env.seed().await;
+        add_administrator(&env, "manager@acme.example", Access::custom(["Administrators", API_CLIENTS]).expect("access")).await;
+        let (web, _) = signed_in(&env, "manager@acme.example").await;
+        let html = web.get(env.url("/console/iam/administrators")).send().await.expect("request").text().await.expect("html");
+        let owner_row = html.split("<tr data-email=\"owner@acme.example\">").nth(1).expect("owner row").split("</tr>").next().expect("row end").to_owned();
+        assert!(owner_row.contains("Beyond your access") && !owner_row.contains("Remove"), "a Full administrator is beyond a custom one: {owner_row}");
+        assert!(html.contains("id=\"add-full\" name=\"access\" value=\"full\" disabled"), "Full cannot be granted");
+        assert!(html.contains("value=\"System Log\" disabled"), "a permission it lacks cannot be granted");
+        assert!(html.contains("value=\"API Clients\">"), "one it holds can");
+    }
+}

@@ -11,6 +11,7 @@ use super::form::Form;
 use super::page::{Frame, explain, render};
 use super::session::{Posted, SignedIn};
 use crate::domain::administrators::Administrator;
+use crate::domain::audit::Actor;
 use crate::domain::directory::{AdministratorRef, NewAdministrator};
 use crate::domain::paging::PageRequest;
 use crate::domain::permissions::{self, Access, CATALOGUE};
@@ -31,6 +32,8 @@ pub struct PermissionBox {
     pub label: &'static str,
     /// Whether it is ticked.
     pub checked: bool,
+    /// Whether the signed-in administrator may grant it (it holds it itself).
+    pub grantable: bool,
 }
 
 /// The access part of a form: Full, or custom with ticked permissions.
@@ -39,22 +42,26 @@ pub struct AccessChoice {
     pub prefix: String,
     /// Whether Full is selected.
     pub full: bool,
+    /// Whether the signed-in administrator may grant Full access (it has it itself).
+    pub full_grantable: bool,
     /// The catalogue, ticked as held.
     pub permissions: Vec<PermissionBox>,
 }
 
 impl AccessChoice {
-    /// The choice showing `access`.
-    pub fn of(prefix: &str, access: &Access) -> Self {
+    /// The choice showing `access`, offering only what `actor` may grant.
+    pub fn of(prefix: &str, access: &Access, actor: &Actor) -> Self {
         AccessChoice {
             prefix: prefix.to_owned(),
             full: *access == Access::Full,
+            full_grantable: actor.includes(&Access::Full),
             permissions: CATALOGUE
                 .iter()
                 .map(|p| PermissionBox {
                     name: p.name,
                     label: p.display_name,
                     checked: *access != Access::Full && access.allows(p.name),
+                    grantable: actor.allows(p.name),
                 })
                 .collect(),
         }
@@ -78,11 +85,13 @@ struct Row {
     access: String,
     pending: bool,
     is_me: bool,
+    /// Whether the signed-in administrator may change or remove it (it holds all its access).
+    manageable: bool,
     choice: AccessChoice,
 }
 
 impl Row {
-    fn of(admin: &Administrator, me: &str) -> Self {
+    fn of(admin: &Administrator, actor: &Actor) -> Self {
         let access = match &admin.access {
             Access::Full => "Full access".to_owned(),
             custom => {
@@ -100,8 +109,9 @@ impl Row {
             display_name: admin.display_name.clone(),
             access,
             pending: admin.pending,
-            is_me: admin.id == me,
-            choice: AccessChoice::of(&format!("edit-{}", admin.id), &admin.access),
+            is_me: actor.is(&admin.id),
+            manageable: actor.includes(&admin.access),
+            choice: AccessChoice::of(&format!("edit-{}", admin.id), &admin.access, actor),
         }
     }
 }
@@ -142,13 +152,10 @@ impl Default for Outcome {
 }
 
 async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Response {
+    let actor = signed_in.actor();
     let listed = state
         .directory
-        .administrators_page(
-            &signed_in.actor(),
-            &signed_in.customer.id,
-            &PageRequest::first(SHOWN),
-        )
+        .administrators_page(&actor, &signed_in.customer.id, &PageRequest::first(SHOWN))
         .await;
     let administrators = match listed {
         Ok(page) => page.items,
@@ -159,17 +166,23 @@ async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Respo
         &AdministratorsPage {
             frame: Frame::of(signed_in),
             csrf: signed_in.session.csrf_token.clone(),
-            rows: administrators
-                .iter()
-                .map(|a| Row::of(a, &signed_in.administrator.id))
-                .collect(),
-            add: AccessChoice::of("add", &outcome.add_access),
+            rows: administrators.iter().map(|a| Row::of(a, &actor)).collect(),
+            add: AccessChoice::of("add", &default_access(outcome.add_access, &actor), &actor),
             email: outcome.email,
             display_name: outcome.display_name,
             notice: outcome.notice,
             error: outcome.error,
         },
     )
+}
+
+/// The access the add form starts with: Full only for someone who may grant it.
+fn default_access(access: Access, actor: &Actor) -> Access {
+    if actor.includes(&access) {
+        access
+    } else {
+        Access::Custom(Default::default())
+    }
 }
 
 #[derive(Template)]
