@@ -382,6 +382,19 @@ db_test! {
         assert!(headers.contains("content-type: application/json"), "{headers}");
         screenshots(&browser, backend, "portal-invoked").await;
 
+        // A POST with a JSON body: the form starts from the schema's fields.
+        click(&browser, "#op-createSecureClient summary").await;
+        let body = find(&browser, "#createSecureClient-body").await;
+        assert_eq!(body.prop("value").await.expect("value").unwrap_or_default(), "{\n  \"name\": \"\"\n}");
+        body.clear().await.expect("clear");
+        body.send_keys("{\"name\": \"from-portal\"}").await.expect("type");
+        click(&browser, "#op-createSecureClient button[type=submit]").await;
+        let status = find(&browser, "#op-createSecureClient .response .status").await;
+        let answered = eventually(WAIT, || async { status.text().await.is_ok_and(|t| t.starts_with("201")) }).await;
+        assert!(answered, "Invoke API answers 201: {}", status.text().await.unwrap_or_default());
+        let names: Vec<String> = env.directory().api_clients(&Actor::operator(), "acme", Some(AdministratorRef::Email(&seed.admin)), None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
+        assert!(names.contains(&"from-portal".to_owned()), "{names:?}");
+
         // A session left idle ends: the next form is refused and the next page asks to sign in.
         browser.goto(&env.url("/console/iam/api-access")).await.expect("api access");
         type_into(&browser, "#client-name", "too late").await;

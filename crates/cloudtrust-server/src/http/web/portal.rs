@@ -51,6 +51,8 @@ pub struct Endpoint {
     pub params: Vec<Param>,
     /// The media type of its body, if it takes one.
     pub body_type: Option<String>,
+    /// A body to start from: the schema's fields with empty values.
+    pub body_template: String,
 }
 
 /// The operations under one tag.
@@ -98,7 +100,7 @@ fn catalogue() -> &'static [Group] {
                 let Some(op) = item.get(*method) else {
                     continue;
                 };
-                let endpoint = endpoint(path, method, op);
+                let endpoint = endpoint(&doc, path, method, op);
                 let tag = op
                     .get("tags")
                     .and_then(|t| t.get(0))
@@ -120,7 +122,44 @@ fn catalogue() -> &'static [Group] {
     })
 }
 
-fn endpoint(path: &str, method: &str, op: &Value) -> Endpoint {
+/// A body to start from for `schema` in `media_type`: each property with an empty value of
+/// its type (`grant_type` filled in, as it has one possible value), as JSON or as a form.
+fn body_template(doc: &Value, media_type: &str, schema: &Value) -> String {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference
+            .strip_prefix("#/components/schemas/")
+            .and_then(|name| doc.pointer(&format!("/components/schemas/{name}")))
+            .unwrap_or(&Value::Null),
+        None => schema,
+    };
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let fields: Vec<(&String, &Value)> = properties.into_iter().flatten().collect();
+    if media_type == "application/x-www-form-urlencoded" {
+        return fields
+            .iter()
+            .map(|(name, _)| match name.as_str() {
+                "grant_type" => "grant_type=client_credentials".to_owned(),
+                other => format!("{other}="),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+    }
+    let mut object = serde_json::Map::new();
+    for (name, property) in fields {
+        let empty = match property.get("type").and_then(Value::as_str) {
+            Some("integer" | "number") => Value::from(0),
+            Some("boolean") => Value::Bool(false),
+            Some("array") => Value::Array(Vec::new()),
+            Some("object") => Value::Object(serde_json::Map::new()),
+            Some("string") => Value::from(""),
+            _ => Value::Null,
+        };
+        object.insert(name.clone(), empty);
+    }
+    serde_json::to_string_pretty(&Value::Object(object)).unwrap_or_default()
+}
+
+fn endpoint(doc: &Value, path: &str, method: &str, op: &Value) -> Endpoint {
     let id = text(op, "operationId");
     let mut params: Vec<Param> = op
         .get("parameters")
@@ -178,12 +217,22 @@ fn endpoint(path: &str, method: &str, op: &Value) -> Endpoint {
         _ => summary,
     }
     .replace('`', "");
+    let body = op
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object)
+        .and_then(|c| c.iter().next());
     Endpoint {
-        body_type: op
-            .get("requestBody")
-            .and_then(|b| b.get("content"))
-            .and_then(Value::as_object)
-            .and_then(|c| c.keys().next().cloned()),
+        body_type: body.map(|(media_type, _)| media_type.clone()),
+        body_template: body
+            .map(|(media_type, content)| {
+                body_template(
+                    doc,
+                    media_type,
+                    content.get("schema").unwrap_or(&Value::Null),
+                )
+            })
+            .unwrap_or_default(),
         method: method.to_ascii_uppercase(),
         path: path.to_owned(),
         summary,
@@ -360,5 +409,22 @@ mod tests {
             .find(|e| e.path == "/cvadapis/me")
             .expect("/cvadapis/me is listed");
         assert!(me.params.iter().any(|p| p.authorization));
+        let bodies: Vec<(&str, &str)> = catalogue()
+            .iter()
+            .flat_map(|g| &g.endpoints)
+            .filter(|e| e.body_type.is_some())
+            .map(|e| (e.path.as_str(), e.body_template.as_str()))
+            .collect();
+        assert!(
+            bodies.contains(&("/secureClients/$create", "{\n  \"name\": \"\"\n}")),
+            "{bodies:?}"
+        );
+        assert!(
+            bodies.contains(&(
+                "/cctrustoauth2/{customerid}/tokens/clients",
+                "client_id=&client_secret=&grant_type=client_credentials"
+            )),
+            "{bodies:?}"
+        );
     }
 }
