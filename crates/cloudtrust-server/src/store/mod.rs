@@ -142,9 +142,16 @@ impl Store {
         &self.url
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads and then writes fails with "database is locked" when
+    /// another writer got in between, without waiting, whereas one that starts as a writer
+    /// waits its turn.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx(self.pool.begin().await?))
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx(tx))
     }
 
     /// A connection from the pool, for reads outside a transaction.

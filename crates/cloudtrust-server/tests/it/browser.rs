@@ -161,6 +161,33 @@ async fn click(browser: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
+/// Clicks something that loads another page (htmx swaps it in place of the current one) and
+/// waits until it is there, so that nothing is looked for on the page being left.
+async fn follow(browser: &Client, css: &str) {
+    browser
+        .execute(
+            "document.querySelector('main').dataset.leaving = '1';",
+            vec![],
+        )
+        .await
+        .expect("mark the page being left");
+    click(browser, css).await;
+    let arrived = eventually(WAIT, || async {
+        browser
+            .execute(
+                "const m = document.querySelector('main'); \
+                 return !!m && !m.dataset.leaving && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            == Some(true)
+    })
+    .await;
+    assert!(arrived, "{css} leads to another page");
+}
+
 async fn type_into(browser: &Client, css: &str, text: &str) {
     find(browser, css)
         .await
@@ -219,7 +246,7 @@ async fn sign_in(browser: &Client, env: &Env, email: &str) {
     browser.goto(&env.url("/console")).await.expect("console");
     type_into(browser, "#email", email).await;
     type_into(browser, "#password", PASSWORD).await;
-    click(
+    follow(
         browser,
         "form[action='/console/signin'] button[type=submit]",
     )
@@ -228,7 +255,7 @@ async fn sign_in(browser: &Client, env: &Env, email: &str) {
 }
 
 async fn sign_out(browser: &Client) {
-    click(browser, ".signout button").await;
+    follow(browser, ".signout button").await;
     until_text(browser, "You are signed out.").await;
 }
 
@@ -251,15 +278,15 @@ db_test! {
         screenshots(&browser, backend, "sign-in").await;
         type_into(&browser, "#email", &seed.admin).await;
         type_into(&browser, "#password", "not the password at all").await;
-        click(&browser, "form[action='/console/signin'] button[type=submit]").await;
+        follow(&browser, "form[action='/console/signin'] button[type=submit]").await;
         until_text(&browser, "do not match an administrator").await;
         sign_in(&browser, &env, &seed.admin).await;
 
         // Menu → Identity and Access Management → API Access.
         click(&browser, ".menu summary").await;
-        click(&browser, ".menu a[href='/console/iam']").await;
+        follow(&browser, ".menu a[href='/console/iam']").await;
         find(&browser, "#administrators-heading").await;
-        click(&browser, ".tabs a[href='/console/iam/api-access']").await;
+        follow(&browser, ".tabs a[href='/console/iam/api-access']").await;
         find(&browser, "#client-name").await;
         let customer = find(&browser, "#customer-id").await;
         assert_eq!(customer.text().await.expect("text"), "acme");
@@ -272,7 +299,7 @@ db_test! {
 
         // Name the client, Create Client, then copy and download.
         type_into(&browser, "#client-name", "terraform").await;
-        create.click().await.expect("Create Client");
+        follow(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
         until_open(&browser, "created-client", true).await;
         until_text(&browser, "ID and Secret have been created successfully").await;
         screenshots(&browser, backend, "api-access-created").await;
@@ -311,7 +338,7 @@ db_test! {
         // A forged form is refused, and nothing is created.
         browser.execute("document.querySelector(\"form[action='/console/iam/api-access'] input[name=csrf]\").value = 'forged';", vec![]).await.expect("script");
         type_into(&browser, "#client-name", "forged").await;
-        click(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
+        follow(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
         until_text(&browser, "This form could not be accepted").await;
         let names: Vec<String> = env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
         assert!(!names.contains(&"forged".to_owned()), "{names:?}");
@@ -323,7 +350,7 @@ db_test! {
         click(&browser, "#add-custom").await;
         let api_clients = find(&browser, "form[action='/console/iam/administrators'] input[name=permission][value='API Clients']").await;
         api_clients.click().await.expect("tick API Clients");
-        click(&browser, "form[action='/console/iam/administrators'] button[type=submit]").await;
+        follow(&browser, "form[action='/console/iam/administrators'] button[type=submit]").await;
         until_text(&browser, "dev@acme.example is invited").await;
         let row = find(&browser, "tr[data-email='dev@acme.example']").await.text().await.expect("row");
         assert!(row.contains("Custom: API Clients") && row.contains("Invitation sent"), "{row}");
@@ -339,13 +366,13 @@ db_test! {
         browser.goto(&link).await.expect("invitation");
         type_into(&browser, "#password", PASSWORD).await;
         type_into(&browser, "#confirm", PASSWORD).await;
-        click(&browser, "form button[type=submit]").await;
+        follow(&browser, "form button[type=submit]").await;
         until_text(&browser, "Invitation accepted").await;
 
         // The custom administrator sees API Access only, and is refused the rest.
         sign_in(&browser, &env, "dev@acme.example").await;
         click(&browser, ".menu summary").await;
-        click(&browser, ".menu a[href='/console/iam']").await;
+        follow(&browser, ".menu a[href='/console/iam']").await;
         find(&browser, "#client-name").await;
         assert!(browser.find(Locator::Css(".tabs a[href='/console/iam/administrators']")).await.is_err(), "no Administrators tab");
         let text = page_text(&browser).await;
@@ -399,7 +426,7 @@ db_test! {
         browser.goto(&env.url("/console/iam/api-access")).await.expect("api access");
         type_into(&browser, "#client-name", "too late").await;
         env.clock.advance(31 * 60);
-        click(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
+        follow(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
         until_text(&browser, "Your session has ended").await;
         browser.goto(&env.url("/console/iam/api-access")).await.expect("api access");
         until_text(&browser, "Your session ended. Sign in again to go on.").await;
