@@ -35,7 +35,7 @@ pub enum Error {
     Forbidden(String),
     /// A database failure.
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// A migration failure.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -61,16 +61,22 @@ impl Error {
         }
     }
 
-    /// Whether the database refused a value the client sent (PostgreSQL refuses NUL
-    /// characters in text, SQLSTATE 22021): bad input, not an outage.
-    pub fn is_refused_input(&self) -> bool {
-        matches!(self, Error::Database(sqlx::Error::Database(db))
-            if db.code().as_deref() == Some("22021"))
-    }
-
     /// Shorthand for [`Error::Internal`].
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    /// A value the database refuses is the client's bad input, not an outage: PostgreSQL
+    /// refuses NUL characters in text (SQLSTATE 22021), where SQLite stores them.
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                Error::invalid("request", "has characters that are not allowed")
+            }
+            _ => Error::Database(e),
+        }
     }
 }
 

@@ -13,12 +13,13 @@
 //! minute every second, and the node that sees a key's total reach the limit announces a block
 //! that every node then applies until the minute ends.
 //!
-//! While nothing has failed lately (the steady state), asking costs two atomic loads: no lock
-//! and no key is made on the token endpoints' hot path.
+//! While nothing has failed for a refill period (the steady state), asking costs a few atomic
+//! loads: no lock and no key is made on the token endpoints' hot path. The first request after
+//! such a quiet period forgets every bucket at once, however many keys failed before.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -44,14 +45,21 @@ struct Bucket {
     at: Instant,
 }
 
-/// Keyed token buckets with one limit. Buckets that have refilled are forgotten when next
-/// looked at, so the map empties again once failures stop.
+/// Keyed token buckets with one limit. A bucket refills completely within one period of its
+/// last failure, so once a period has passed since the last failure of any key, every bucket
+/// is full and the map is emptied.
 #[derive(Debug)]
 pub struct Buckets {
     limit: Limit,
     map: Mutex<HashMap<String, Bucket>>,
     /// How many buckets the map holds, readable without the lock.
     held: AtomicUsize,
+    /// Milliseconds after `origin` from which every bucket is full again (the last failure
+    /// plus the period); written under the map's lock.
+    quiet_from: AtomicU64,
+    /// Milliseconds after `origin` before which a full map is not swept again.
+    next_sweep: AtomicU64,
+    origin: Instant,
 }
 
 /// Keys kept at most, to bound memory.
@@ -64,7 +72,14 @@ impl Buckets {
             limit,
             map: Mutex::new(HashMap::new()),
             held: AtomicUsize::new(0),
+            quiet_from: AtomicU64::new(0),
+            next_sweep: AtomicU64::new(0),
+            origin: Instant::now(),
         }
+    }
+
+    fn millis(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
     }
 
     fn refilled(&self, bucket: Bucket, now: Instant) -> f64 {
@@ -72,9 +87,21 @@ impl Buckets {
         (bucket.tokens + elapsed * self.limit.rate_per_sec()).min(f64::from(self.limit.burst))
     }
 
-    /// Whether no key has failed lately.
-    fn is_empty(&self) -> bool {
-        self.held.load(Ordering::Acquire) == 0
+    /// Whether every bucket is full (nothing failed within a period); forgets them all the
+    /// first time that is found true.
+    fn is_quiet(&self, now: Instant) -> bool {
+        if self.held.load(Ordering::Acquire) == 0 {
+            return true;
+        }
+        if self.millis(now) < self.quiet_from.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut map = self.map.lock();
+        if self.millis(now) >= self.quiet_from.load(Ordering::Acquire) {
+            map.clear();
+            self.held.store(0, Ordering::Release);
+        }
+        map.is_empty()
     }
 
     /// `None` when `key` may try now, else how long until it may (whole seconds, at least 1).
@@ -93,12 +120,23 @@ impl Buckets {
         Some((seconds as u64).max(1))
     }
 
-    /// Takes one token from `key`'s bucket (a failure happened).
+    /// Takes one token from `key`'s bucket (a failure happened). With [`MAX_KEYS`] buckets
+    /// held, refilled ones are swept out (at most once a second), and a new key that still
+    /// finds no room is not counted: memory stays bounded, and the other bucket of the
+    /// request (its address) still counts it.
     pub fn take(&self, key: &str, now: Instant) {
         let mut map = self.map.lock();
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
-            let full = f64::from(self.limit.burst);
-            map.retain(|_, b| self.refilled(*b, now) < full);
+            let at = self.millis(now);
+            if at >= self.next_sweep.load(Ordering::Relaxed) {
+                self.next_sweep.store(at + 1000, Ordering::Relaxed);
+                let full = f64::from(self.limit.burst);
+                map.retain(|_, b| self.refilled(*b, now) < full);
+            }
+            if map.len() >= MAX_KEYS {
+                self.held.store(map.len(), Ordering::Release);
+                return;
+            }
         }
         let tokens = match map.get(key) {
             Some(bucket) => self.refilled(*bucket, now),
@@ -111,6 +149,9 @@ impl Buckets {
                 at: now,
             },
         );
+        let period = u64::try_from(self.limit.period.as_millis()).unwrap_or(u64::MAX);
+        self.quiet_from
+            .fetch_max(self.millis(now).saturating_add(period), Ordering::AcqRel);
         self.held.store(map.len(), Ordering::Release);
     }
 }
@@ -147,8 +188,9 @@ struct Cluster {
     pending: Mutex<HashMap<String, i64>>,
     /// Keys blocked by any node's count, until (unix seconds).
     blocked: Mutex<HashMap<String, i64>>,
-    /// How many keys are blocked, readable without the lock.
-    blocked_count: AtomicUsize,
+    /// The end of the latest block (unix seconds), readable without the lock: once it has
+    /// passed, no key is blocked.
+    blocked_until: AtomicI64,
 }
 
 /// The failure counters of the token endpoints.
@@ -191,8 +233,8 @@ impl Throttle {
         let cluster = self
             .cluster
             .as_ref()
-            .filter(|c| c.blocked_count.load(Ordering::Acquire) > 0);
-        if buckets.is_empty() && cluster.is_none() {
+            .filter(|c| c.blocked_until.load(Ordering::Acquire) > unix_now);
+        if buckets.is_quiet(now) && cluster.is_none() {
             return None;
         }
         let key = subject.key();
@@ -253,10 +295,8 @@ impl Throttle {
             if blocked.len() < MAX_KEYS {
                 let entry = blocked.entry(key.to_owned()).or_insert(until);
                 *entry = (*entry).max(until);
+                cluster.blocked_until.fetch_max(until, Ordering::AcqRel);
             }
-            cluster
-                .blocked_count
-                .store(blocked.len(), Ordering::Release);
         }
     }
 }
@@ -280,9 +320,39 @@ mod tests {
         assert_eq!(buckets.wait("b", start), None, "other keys are untouched");
         assert_eq!(buckets.wait("a", start + Duration::from_secs(19)), Some(1));
         assert_eq!(buckets.wait("a", start + Duration::from_secs(20)), None);
-        assert!(!buckets.is_empty());
+        assert!(!buckets.is_quiet(start + Duration::from_secs(20)));
         assert_eq!(buckets.wait("a", start + Duration::from_secs(3600)), None);
-        assert!(buckets.is_empty(), "a refilled bucket is forgotten");
+        assert_eq!(
+            buckets.held.load(Ordering::Acquire),
+            0,
+            "a refilled bucket is forgotten"
+        );
+    }
+
+    #[test]
+    fn a_period_without_failures_forgets_every_bucket_without_looking_them_up() {
+        let buckets = Buckets::new(Limit {
+            burst: 2,
+            period: Duration::from_secs(60),
+        });
+        let start = Instant::now();
+        for key in ["a", "b", "c"] {
+            buckets.take(key, start);
+        }
+        buckets.take("c", start + Duration::from_secs(30));
+        buckets.take("c", start + Duration::from_secs(30));
+        assert!(
+            !buckets.is_quiet(start + Duration::from_secs(60)),
+            "c failed 30 s later"
+        );
+        assert!(buckets.wait("c", start + Duration::from_secs(31)).is_some());
+        assert!(buckets.is_quiet(start + Duration::from_secs(90)));
+        assert_eq!(
+            buckets.held.load(Ordering::Acquire),
+            0,
+            "a, b and c are forgotten at once"
+        );
+        assert_eq!(buckets.wait("c", start + Duration::from_secs(90)), None);
     }
 
     #[test]
@@ -304,6 +374,13 @@ mod tests {
         assert_eq!(throttle.wait(c2, now, 1000), Some(30));
         assert_eq!(throttle.wait(Subject::Address(source), now, 1000), None);
         assert_eq!(throttle.wait(c2, now, 1030), None);
+        assert!(
+            throttle
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.blocked_until.load(Ordering::Acquire) <= 1030),
+            "once the latest block is over, asking takes no lock"
+        );
         assert!(!Throttle::per_minute(2, 5, false).is_shared());
     }
 }

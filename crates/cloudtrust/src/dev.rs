@@ -106,9 +106,10 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
     let console_password = match value("CONSOLE_PASSWORD") {
         Some(password)
             if directory
-                .check_password(CUSTOMER_ID, ADMIN_EMAIL, &password)
+                .sign_in(ADMIN_EMAIL, &password)
                 .await?
-                .is_some() =>
+                .iter()
+                .any(|a| a.customer_id == CUSTOMER_ID) =>
         {
             password
         }

@@ -673,37 +673,6 @@ impl Directory {
         Ok(admin)
     }
 
-    /// The active administrator `email` of `customer_id` if `password` is its password;
-    /// `None` otherwise, whatever the reason, so that nothing tells them apart.
-    pub async fn check_password(
-        &self,
-        customer_id: &str,
-        email: &str,
-        password: &str,
-    ) -> Result<Option<Administrator>> {
-        let mut conn = self.store.conn().await?;
-        let admin = match normalize_email(email) {
-            Ok(email) => store::administrators::by_email(&mut conn, customer_id, &email).await?,
-            Err(_) => None,
-        };
-        let hash = match &admin {
-            Some(admin) => store::administrators::password_hash(&mut conn, &admin.id).await?,
-            None => None,
-        };
-        drop(conn);
-        let password = password.to_owned();
-        let matches = blocking(move || match &hash {
-            Some(hash) => passwords::verify(&password, hash),
-            None => {
-                // Spend the same work as a real check.
-                let _ = passwords::hash(&password);
-                false
-            }
-        })
-        .await?;
-        Ok(admin.filter(|a| matches && !a.pending))
-    }
-
     /// Signs in to the console: the active administrators, one per customer, whose email is
     /// `email` and whose password is `password`; empty when there are none, whatever the
     /// reason, after the same work.
@@ -811,6 +780,8 @@ impl Directory {
         let name = validate_name(name)?;
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, customer_id).await?;
+        // Serialised with removals and access changes of the owner, which lock it too.
+        store::customers::lock(&mut tx, customer_id).await?;
         let owner = Self::require_administrator(&mut tx, customer_id, owner).await?;
         if actor.is_other_administrator(&owner.id) {
             return Err(Error::Forbidden(
@@ -979,6 +950,8 @@ impl Directory {
     ) -> Result<CreatedSmartKey> {
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, customer_id).await?;
+        // Serialised with removals and access changes of the owner, which lock it too.
+        store::customers::lock(&mut tx, customer_id).await?;
         let owner = Self::require_administrator(&mut tx, customer_id, owner).await?;
         if actor.is_other_administrator(&owner.id) {
             return Err(Error::Forbidden(

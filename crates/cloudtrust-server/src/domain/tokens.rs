@@ -35,7 +35,9 @@ pub struct AccessClaims {
     /// The owner administrator's id.
     pub admin: String,
     /// The owner administrator's id again, under the name Citrix Cloud's tokens use for it
-    /// (the Terraform provider reads it to find the caller's own access).
+    /// (the Terraform provider reads it to find the caller's own access). Absent from tokens
+    /// of older versions, which stay valid until they expire.
+    #[serde(default)]
     pub user_id: String,
     /// The owner's permission generation when the token was issued.
     #[serde(rename = "gen")]

@@ -2,8 +2,9 @@
 //! the Terraform provider call it. The caller acts with the current rights of the
 //! administrator who owns its API client.
 
+use crate::http::path::PathText;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::admin::{
@@ -258,7 +259,7 @@ pub async fn get(
     State(state): State<AppState>,
     _: JsonAccepted,
     caller: Caller,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<Json<AdministratorResult>, ApiErrorResponse> {
     let actor = caller.actor();
     let admin = state
@@ -290,7 +291,7 @@ pub async fn get_access(
     State(state): State<AppState>,
     _: JsonAccepted,
     caller: Caller,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<Response, ApiErrorResponse> {
     let actor = caller.actor();
     let admin = state
@@ -328,9 +329,10 @@ pub async fn set_access(
         .get("id")
         .ok_or_else(|| ApiErrorResponse::bad_request("missing", "id is required", "id"))?;
     let access = parse_access(&input.access_type, Some(&input.policies))?;
+    // An `If-Match` that is not text matches no `eTag`, rather than being ignored.
     let if_match = headers
         .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
         .filter(|v| v.trim() != "*");
     let actor = caller.actor();
     let admin = state
@@ -360,7 +362,7 @@ pub async fn set_access(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<StatusCode, ApiErrorResponse> {
     let actor = caller.actor();
     state

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
+use crate::domain::tokens::IssuedToken;
 use crate::throttle::Subject;
 
 use super::AppState;
@@ -22,6 +23,56 @@ pub struct AuthenticatedClient {
     pub client: Arc<CachedClient>,
     /// Its owner, as of now.
     pub owner: Arc<Administrator>,
+}
+
+/// A bearer token just issued, with the client and the administrator it is for.
+pub struct Issued {
+    /// The client.
+    pub client: Arc<CachedClient>,
+    /// Its owner, as of now.
+    pub owner: Arc<Administrator>,
+    /// The token and its claims.
+    pub token: IssuedToken,
+    /// When it was issued (unix seconds).
+    pub now: i64,
+}
+
+/// Authenticates an API client and issues its bearer token, recording the use: the work of
+/// both token endpoints and of the developer portal's Generate button.
+pub async fn issue_access_token(
+    state: &AppState,
+    serving: &Serving,
+    source: IpAddr,
+    path_customer: &str,
+    client_id: &str,
+    client_secret: &str,
+    used_basic: bool,
+) -> Result<Issued, OAuthError> {
+    let AuthenticatedClient { client, owner } = authenticate(
+        state,
+        serving,
+        source,
+        path_customer,
+        client_id,
+        client_secret,
+        used_basic,
+    )
+    .await?;
+    let now = state.clock.now();
+    let token = state.tokens.issue_access(
+        &state.keys.current(),
+        &serving.base_url,
+        &client,
+        &owner,
+        now,
+    )?;
+    state.usage.record(&client, &token.claims.jti, now);
+    Ok(Issued {
+        client,
+        owner,
+        token,
+        now,
+    })
 }
 
 /// Checks `client_id` / `client_secret` for the customer named in the path (`root` or the
@@ -48,7 +99,15 @@ pub async fn authenticate(
         );
         return Err(OAuthError::throttled(wait));
     }
-    let client = match state.cache.client(client_id).await? {
+    // Client ids are hyphenated UUIDs: anything else is unknown without asking the cache (or
+    // the database behind it), and counts against the address.
+    let well_formed = client_id.len() == 36 && uuid::Uuid::try_parse(client_id).is_ok();
+    let known = if well_formed {
+        state.cache.client(client_id).await?
+    } else {
+        None
+    };
+    let client = match known {
         Some(client) => client,
         None => {
             if let Some(wait) = throttle.wait(Subject::Address(source), now, unix_now) {

@@ -130,10 +130,16 @@ impl OAuthError {
     }
 }
 
+impl From<axum::extract::rejection::PathRejection> for OAuthError {
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        Self::invalid_request("the path is not valid text")
+    }
+}
+
 impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
-        if e.is_refused_input() {
-            return Self::invalid_request("the request has characters that are not allowed");
+        if let Error::Invalid { field, message } = &e {
+            return Self::invalid_request(format!("{field} {message}"));
         }
         tracing::error!(error = %e, "token endpoint failed");
         Self::new(
@@ -347,15 +353,14 @@ impl ApiErrorResponse {
     }
 }
 
+impl From<axum::extract::rejection::PathRejection> for ApiErrorResponse {
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        Self::bad_request("invalidString", "The path is not valid text", "path")
+    }
+}
+
 impl From<Error> for ApiErrorResponse {
     fn from(e: Error) -> Self {
-        if e.is_refused_input() {
-            return Self::bad_request(
-                "invalidString",
-                "The request has characters that are not allowed",
-                "request",
-            );
-        }
         match e {
             Error::Invalid { field, message } => Self::new(
                 StatusCode::BAD_REQUEST,

@@ -1,10 +1,12 @@
 //! `/invitations/{token}`: the link an invited administrator follows to accept, choosing the
 //! password it signs in to the console with.
 
+use crate::http::path::PathText;
+use crate::http::web::page::PageRejection;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -70,7 +72,7 @@ fn form_page(
 pub async fn show(
     State(state): State<AppState>,
     Extension(serving): Extension<Arc<Serving>>,
-    Path(token): Path<String>,
+    PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
 ) -> Response {
     match state.directory.invitation(&token).await {
@@ -91,7 +93,7 @@ pub async fn show(
 pub async fn accept(
     State(state): State<AppState>,
     Extension(serving): Extension<Arc<Serving>>,
-    Path(token): Path<String>,
+    PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,
 ) -> Response {

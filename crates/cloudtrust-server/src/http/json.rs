@@ -108,6 +108,23 @@ impl Query {
     }
 }
 
+/// Whether the request's `Accept` allows a JSON answer (no `Accept` does).
+pub fn accepts_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(accept) = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    accept.split(',').any(|range| {
+        let media = range.split(';').next().unwrap_or_default().trim();
+        media.is_empty()
+            || media == "*/*"
+            || media.eq_ignore_ascii_case("application/*")
+            || media.eq_ignore_ascii_case("application/json")
+    })
+}
+
 /// Refuses (406) a request whose `Accept` rules out JSON; no `Accept` is fine.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonAccepted;
@@ -116,7 +133,7 @@ impl<S: Send + Sync> FromRequestParts<S> for JsonAccepted {
     type Rejection = ApiErrorResponse;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        if super::me::accepts_json(&parts.headers) {
+        if accepts_json(&parts.headers) {
             Ok(JsonAccepted)
         } else {
             let asked = parts

@@ -3,32 +3,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
 use cloudtrust_proto::{MeCustomer, MeResponse, MeSite};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
-use crate::error::Error;
+use super::json::{JsonAccepted, rfc3339};
 
 /// The name of every customer's single site, as Citrix DaaS names it.
 pub const SITE_NAME: &str = "cloudxdsite";
-
-/// Whether the request's `Accept` allows a JSON answer (no `Accept` does).
-pub fn accepts_json(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    accept.split(',').any(|range| {
-        let media = range.split(';').next().unwrap_or_default().trim();
-        media.is_empty()
-            || media == "*/*"
-            || media.eq_ignore_ascii_case("application/*")
-            || media.eq_ignore_ascii_case("application/json")
-    })
-}
 
 /// `GET /cvadapis/me`: the caller's customer and administrator, as DaaS clients read them.
 #[utoipa::path(
@@ -42,29 +25,18 @@ pub fn accepts_json(headers: &HeaderMap) -> bool {
 )]
 pub async fn me(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: JsonAccepted,
     caller: Caller,
 ) -> Result<Json<MeResponse>, ApiErrorResponse> {
-    if !accepts_json(&headers) {
-        let asked = headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        return Err(ApiErrorResponse::not_acceptable(asked));
-    }
     let customer = state
         .cache
         .customer(&caller.claims.customer)
         .await?
         .ok_or_else(|| ApiErrorResponse::authentication("invalid"))?;
-    let expiry = OffsetDateTime::from_unix_timestamp(caller.claims.exp)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .ok_or_else(|| Error::internal("token expiry out of range"))?;
     Ok(Json(MeResponse {
         user_id: caller.owner.id.clone(),
         display_name: caller.owner.display_name.clone(),
-        expiry_time: expiry,
+        expiry_time: rfc3339(caller.claims.exp),
         verified_email: caller.owner.email.clone(),
         is_csp_customer: false,
         customers: vec![MeCustomer {
@@ -90,8 +62,8 @@ pub async fn me(
 )]
 pub async fn manage_me(
     state: State<AppState>,
-    headers: HeaderMap,
+    _: JsonAccepted,
     caller: Caller,
 ) -> Result<Json<MeResponse>, ApiErrorResponse> {
-    me(state, headers, caller).await
+    me(state, JsonAccepted, caller).await
 }

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;
+pub mod path;
 pub mod region;
 pub mod secure_clients;
 pub mod smart;

@@ -1,18 +1,18 @@
 //! `POST /cctrustoauth2/{customerid}/tokens/clients`: the OAuth 2.0 client-credentials grant
 //! (RFC 6749 §4.4), with `client_secret_post` and `client_secret_basic`.
 
+use crate::http::path::PathText;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Extension, Path, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cloudtrust_proto::ClientCredentialsResponse;
 
-use super::client_auth::authenticate;
+use super::client_auth::issue_access_token;
 use super::errors::OAuthError;
-use super::region::Serving;
 use super::{AppState, media_type};
 
 /// The only grant type of this endpoint.
@@ -109,7 +109,7 @@ pub async fn client_credentials(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Extension(serving): Extension<std::sync::Arc<super::region::Serving>>,
-    Path(customer): Path<String>,
+    PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -139,7 +139,7 @@ pub async fn client_credentials(
         (None, Some(id), Some(secret)) => (id, secret, false),
         (None, _, _) => return Err(OAuthError::invalid_client(false)),
     };
-    let body = issue(
+    let issued = issue_access_token(
         &state,
         &serving,
         peer.ip(),
@@ -149,51 +149,16 @@ pub async fn client_credentials(
         used_basic,
     )
     .await?;
+    let body = ClientCredentialsResponse {
+        token_type: "bearer".to_owned(),
+        access_token: issued.token.token,
+        expires_in: state.tokens.lifetime_secs.to_string(),
+    };
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
-}
-
-/// Authenticates an API client and issues its bearer token: the endpoint's work, which the
-/// developer portal's Generate button shares.
-pub async fn issue(
-    state: &AppState,
-    serving: &Serving,
-    source: std::net::IpAddr,
-    customer: &str,
-    client_id: &str,
-    client_secret: &str,
-    used_basic: bool,
-) -> Result<ClientCredentialsResponse, OAuthError> {
-    let authenticated = authenticate(
-        state,
-        serving,
-        source,
-        customer,
-        client_id,
-        client_secret,
-        used_basic,
-    )
-    .await?;
-    let now = state.clock.now();
-    let keys = state.keys.current();
-    let issued = state.tokens.issue_access(
-        &keys,
-        &serving.base_url,
-        &authenticated.client,
-        &authenticated.owner,
-        now,
-    )?;
-    state
-        .usage
-        .record(&authenticated.client, &issued.claims.jti, now);
-    Ok(ClientCredentialsResponse {
-        token_type: "bearer".to_owned(),
-        access_token: issued.token,
-        expires_in: state.tokens.lifetime_secs.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `/secureClients`: the caller's own API clients, in the style of Citrix Cloud's APIs. The
 //! command line's `client` commands and these handlers call the same directory functions.
 
+use crate::http::path::PathText;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::admin::{
@@ -126,7 +127,7 @@ pub async fn get(
     State(state): State<AppState>,
     _: JsonAccepted,
     caller: Caller,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<Json<SecureClient>, ApiErrorResponse> {
     let owner = &caller.owner;
     let client = state
@@ -149,7 +150,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<StatusCode, ApiErrorResponse> {
     state
         .directory

@@ -71,8 +71,8 @@ impl SmartError {
 
 impl From<Error> for SmartError {
     fn from(e: Error) -> Self {
-        if e.is_refused_input() {
-            return SmartError::bad_request("the request has characters that are not allowed");
+        if let Error::Invalid { field, message } = &e {
+            return SmartError::bad_request(format!("{field} {message}"));
         }
         tracing::error!(error = %e, "Smart Tools request failed");
         SmartError {

@@ -1,14 +1,15 @@
 //! `POST /{customerid}/tokens/clients`: the deprecated trust-service endpoint. JSON in, with
 //! property names matched case-insensitively; answers a bearer token and an ID token.
 
+use crate::http::path::PathText;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Extension, Path, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
 
-use super::client_auth::authenticate;
+use super::client_auth::{Issued, issue_access_token};
 use super::errors::OAuthError;
 use super::{AppState, media_type};
 
@@ -61,7 +62,7 @@ pub async fn trust_token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Extension(serving): Extension<std::sync::Arc<super::region::Serving>>,
-    Path(customer): Path<String>,
+    PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -70,7 +71,12 @@ pub async fn trust_token(
         return Err(OAuthError::unsupported_media_type("application/json"));
     }
     let (client_id, client_secret) = credentials(&body)?;
-    let authenticated = authenticate(
+    let Issued {
+        client,
+        owner,
+        token,
+        now,
+    } = issue_access_token(
         &state,
         &serving,
         peer.ip(),
@@ -80,26 +86,22 @@ pub async fn trust_token(
         false,
     )
     .await?;
-    let now = state.clock.now();
-    let keys = state.keys.current();
-    let (client, owner) = (&authenticated.client, &authenticated.owner);
-    let issuer = &serving.base_url;
-    let issued = state
-        .tokens
-        .issue_access(&keys, issuer, client, owner, now)?;
-    let id_token = state
-        .tokens
-        .issue_id_token(&keys, issuer, client, owner, now)?;
-    state.usage.record(client, &issued.claims.jti, now);
+    let id_token = state.tokens.issue_id_token(
+        &state.keys.current(),
+        &serving.base_url,
+        &client,
+        &owner,
+        now,
+    )?;
     let body = TrustTokenResponse {
         principal: owner.email.clone(),
         subject: client.id.clone(),
-        token: issued.token,
+        token: token.token,
         open_id_token: id_token,
         expires_in: state.tokens.lifetime_secs.unsigned_abs(),
         customer_id: client.customer_id.clone(),
         user_id: owner.id.clone(),
-        expires_at: issued.claims.exp,
+        expires_at: token.claims.exp,
     };
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();

@@ -73,17 +73,6 @@ async fn with_permissions(conn: &mut Conn, row: AdministratorRow) -> Result<Admi
     assemble(row, permissions.into_iter().map(|p| p.permission).collect())
 }
 
-async fn with_all_permissions(
-    conn: &mut Conn,
-    rows: Vec<AdministratorRow>,
-) -> Result<Vec<Administrator>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(with_permissions(conn, row).await?);
-    }
-    Ok(out)
-}
-
 /// Inserts an administrator with its permissions; `invitation_hash` is the hash of a pending
 /// administrator's invitation token.
 pub async fn insert(
@@ -173,16 +162,6 @@ pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, at: i6
     Ok(())
 }
 
-/// An administrator's password hash, if it has a password.
-pub async fn password_hash(conn: &mut Conn, id: &str) -> Result<Option<String>> {
-    let row: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT password_hash FROM administrators WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.and_then(|(hash,)| hash))
-}
-
 /// The ids and password hashes of the active administrators, of any customer, with this
 /// email address and a password.
 pub async fn with_password(conn: &mut Conn, email: &str) -> Result<Vec<(String, String)>> {
@@ -269,19 +248,37 @@ pub async fn by_invitation(conn: &mut Conn, hash: &str) -> Result<Option<(Admini
 
 /// Every administrator of `customer_id`, by email.
 pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<Administrator>> {
+    page(conn, customer_id, None, i64::MAX).await
+}
+
+/// Up to `limit` administrators of `customer_id` whose email sorts after `after`, by email,
+/// with their permissions: two queries, however long the page.
+pub async fn page(
+    conn: &mut Conn,
+    customer_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Administrator>> {
+    let after = after.unwrap_or("");
     let rows: Vec<AdministratorRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
-        " FROM administrators WHERE customer_id = $1 ORDER BY email"
+        " FROM administrators WHERE customer_id = $1 AND email > $2 \
+         ORDER BY email LIMIT $3"
     ))
     .bind(customer_id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     let permissions: Vec<PermissionRow> = sqlx::query_as(
-        "SELECT p.administrator_id, p.permission FROM administrator_permissions p \
-         JOIN administrators a ON a.id = p.administrator_id WHERE a.customer_id = $1",
+        "SELECT administrator_id, permission FROM administrator_permissions \
+         WHERE administrator_id IN (SELECT id FROM administrators \
+         WHERE customer_id = $1 AND email > $2 ORDER BY email LIMIT $3)",
     )
     .bind(customer_id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(conn)
     .await?;
     let mut by_admin: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -297,27 +294,6 @@ pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<Admin
             assemble(row, permissions)
         })
         .collect()
-}
-
-/// Up to `limit` administrators of `customer_id` whose email sorts after `after`, by email.
-pub async fn page(
-    conn: &mut Conn,
-    customer_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Administrator>> {
-    let rows: Vec<AdministratorRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM administrators WHERE customer_id = $1 AND email > $2 \
-         ORDER BY email LIMIT $3"
-    ))
-    .bind(customer_id)
-    .bind(after.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    with_all_permissions(conn, rows).await
 }
 
 /// How many accepted Full administrators `customer_id` has.

@@ -59,18 +59,6 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Customer>> {
     row.map(Customer::try_from).transpose()
 }
 
-/// The customer with the Smart Tools company id `company_id`.
-pub async fn by_company(conn: &mut Conn, company_id: i64) -> Result<Option<Customer>> {
-    let row: Option<CustomerRow> = sqlx::query_as(
-        "SELECT id, name, region, site_id, company_id, created_at FROM customers \
-         WHERE company_id = $1",
-    )
-    .bind(company_id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(Customer::try_from).transpose()
-}
-
 /// Every customer, by id.
 pub async fn all(conn: &mut Conn) -> Result<Vec<Customer>> {
     let rows: Vec<CustomerRow> = sqlx::query_as(

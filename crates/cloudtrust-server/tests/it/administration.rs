@@ -9,7 +9,7 @@ use cloudtrust_server::domain::permissions::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Env, csrf_of, db_test, web_client};
+use crate::support::{Env, csrf_of, db_test, oauth_error, web_client};
 
 /// Adds an administrator with `access` and returns a bearer token of a new API client of its.
 async fn admin_with_token(env: &Env, email: &str, access: Access) -> String {
@@ -285,6 +285,11 @@ db_test! {
         assert_eq!(error_name(&body), "optimisticConcurrency");
         let now = env.directory().administrator(&Actor::operator(), "acme", AdministratorRef::Id(&id)).await.expect("admin");
         assert!(now.access.allows(API_CLIENTS), "the stale change was not applied");
+        let unreadable = env.http.put(env.url(&format!("/administrators/access?id={id}")))
+            .header("Authorization", format!("CwsAuth Bearer={full}"))
+            .header("If-Match", reqwest::header::HeaderValue::from_bytes(b"\"st\xe9le\"").expect("obs-text"))
+            .json(&change(false)).send().await.expect("request");
+        assert_eq!(unreadable.status(), 409, "an If-Match that is not text matches nothing; it is not ignored");
         assert_eq!(send(fresh, change(false)).await.status(), 200);
     }
 }
@@ -423,6 +428,14 @@ db_test! {
         let (_, listed, _) = call(&env, &full, Method::GET, "/administrators", None).await;
         let late = listed["items"].as_array().expect("items").iter().find(|a| a["email"] == "late@acme.example").expect("listed").clone();
         assert_eq!((late["pending"].clone(), late["invitationExpired"].clone()), (Value::Bool(true), Value::Bool(true)));
+        let late_mail = std::fs::read_dir(&mail_dir).expect("mail drop").filter_map(Result::ok)
+            .map(|e| std::fs::read_to_string(e.path()).expect("message"))
+            .find(|m| m.starts_with("To: late@acme.example")).expect("the late invitation");
+        let late_link = late_mail.lines().find(|l| l.starts_with("http")).expect("link").trim().to_owned();
+        let expired = web.get(&late_link).send().await.expect("request");
+        assert_eq!(expired.status(), 404, "an expired invitation is not shown");
+        let accept_late = web.post(&late_link).form(&[("csrf", csrf.as_str()), ("password", "a long enough passphrase"), ("confirm", "a long enough passphrase")]).send().await.expect("request");
+        assert_eq!(accept_late.status(), 404, "nor accepted");
         let token = client_token(&env, "invitee@acme.example").await;
         let (status, _, _) = call(&env, &token, Method::GET, "/secureClients", None).await;
         assert_eq!(status, 200);
@@ -469,6 +482,16 @@ db_test! {
         }
         let nul = env.request_token("root", "a\u{0}b", "x").await;
         assert_eq!(nul.status(), 400);
+        // A path parameter that is not UTF-8 once decoded gets each API's own error shape.
+        for path in ["/administrators/%FF", "/administrators/%FF/access", "/secureClients/%FF"] {
+            let (status, body, _) = call(&env, &full, Method::GET, path, None).await;
+            assert_eq!((status, error_name(&body)), (400, "invalidString"), "{path}");
+        }
+        let (status, body) = oauth_error(env.request_token("%FF", &seed.client_id, &seed.secret).await).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+        let page = env.http.get(env.url("/invitations/%FF")).send().await.expect("request");
+        assert_eq!(page.status(), 400);
+        assert!(page.text().await.expect("html").contains("This address is not valid"));
         let (status, body, _) = call(&env, &full, Method::PUT, "/administrators/access", Some(json!({"accessType": "Full"}))).await;
         assert_eq!((status, error_name(&body)), (400, "missing"));
         let (status, body, _) = call(&env, &full, Method::POST, "/secureClients/$create", Some(json!({"name": ""}))).await;

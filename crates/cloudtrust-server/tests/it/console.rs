@@ -435,3 +435,32 @@ db_test! {
         assert!(html.contains("value=\"API Clients\">"), "one it holds can");
     }
 }
+
+db_test! {
+    async fn clients_are_deleted_by_their_owner_only_and_odd_ids_are_bad_input(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        add_administrator(&env, "other@acme.example", Access::Full).await;
+        let others = env.directory()
+            .create_api_client(&Actor::operator(), "acme", AdministratorRef::Email("other@acme.example"), "theirs")
+            .await
+            .expect("client");
+        let (web, csrf) = signed_in(&env, &seed.admin).await;
+        let delete = |id: String| web.post(env.url(&format!("/console/iam/api-access/{id}/delete"))).form(&[("csrf", csrf.as_str())]).send();
+
+        let refused = delete(others.client.id.clone()).await.expect("request");
+        assert_eq!(refused.status(), 404, "another administrator's client is not even seen");
+        assert!(env.directory().api_client(&Actor::operator(), "acme", &others.client.id).await.is_ok(), "still there");
+
+        let deleted = delete(seed.client_id.clone()).await.expect("request");
+        assert_eq!(deleted.status(), 200);
+        assert!(deleted.text().await.expect("html").contains("The API client ci is deleted"));
+        assert_eq!(env.request_token("root", &seed.client_id, &seed.secret).await.status(), 400, "its secret no longer gets tokens");
+
+        for path in ["/console/iam/api-access/a%00b/delete", "/console/iam/administrators/%00/remove", "/console/iam/administrators/%00/access"] {
+            let response = web.post(env.url(path)).form(&[("csrf", csrf.as_str()), ("access", "full")]).send().await.expect("request");
+            let status = response.status().as_u16();
+            assert!((400..500).contains(&status), "{path}: a NUL is bad input, not an outage ({status})");
+        }
+    }
+}

@@ -2,8 +2,10 @@
 //! change access, remove. Offered only to administrators with the `Administrators`
 //! permission, and refused by the directory to anyone else.
 
+use crate::http::path::PathText;
+use crate::http::web::page::PageRejection;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -274,7 +276,7 @@ pub async fn invite(
 /// `POST /console/iam/administrators/{id}/access`: replaces an administrator's access.
 pub async fn set_access(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<PageRejection>,
     Posted {
         by: signed_in,
         form,
@@ -309,7 +311,7 @@ pub async fn set_access(
 /// clients.
 pub async fn remove(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<PageRejection>,
     Posted { by: signed_in, .. }: Posted<SignedIn>,
 ) -> Response {
     let result = state

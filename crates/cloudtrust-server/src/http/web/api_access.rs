@@ -2,8 +2,10 @@
 //! button, "Name your Secure Client", the dialog with the new ID and Secret (copy, download as
 //! CSV), and the administrator's own API clients with created and last-used times.
 
+use crate::http::path::PathText;
+use crate::http::web::page::PageRejection;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -190,7 +192,7 @@ pub async fn create(
 /// `POST /console/iam/api-access/{id}/delete`: deletes one of the administrator's clients.
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id, _): PathText<PageRejection>,
     Posted { by: signed_in, .. }: Posted<SignedIn>,
 ) -> Response {
     let result = state

@@ -1,7 +1,8 @@
 //! The console's static files, compiled into the binary: no CDN, as many networks that run
 //! cloudtrust are offline.
 
-use axum::extract::Path;
+use crate::http::path::PathText;
+use crate::http::web::page::PageRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -11,7 +12,7 @@ const SCRIPT: &[u8] = include_bytes!("../../../assets/console.js");
 const STYLE: &[u8] = include_bytes!("../../../assets/console.css");
 
 /// `GET /assets/{file}`.
-pub async fn asset(Path(file): Path<String>) -> Response {
+pub async fn asset(PathText(file, _): PathText<PageRejection>) -> Response {
     let (body, content_type) = match file.as_str() {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
         "console.js" => (SCRIPT, "text/javascript; charset=utf-8"),

@@ -201,3 +201,25 @@ pub fn when(unix: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+/// A request refused before its handler ran, answered as a page.
+pub struct PageRejection(Response);
+
+impl From<axum::extract::rejection::PathRejection> for PageRejection {
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        PageRejection(message(
+            StatusCode::BAD_REQUEST,
+            Message {
+                title: "This address is not valid",
+                text: "The address has characters that are not text. Check the link and try again.",
+                link: None,
+            },
+        ))
+    }
+}
+
+impl IntoResponse for PageRejection {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}

@@ -14,8 +14,7 @@ use serde_json::Value;
 use super::page::{Frame, render, unavailable, when};
 use super::session::{FormToken, MaybeSignedIn, SignedOutForm};
 use crate::http::AppState;
-use crate::http::client_auth::ROOT;
-use crate::http::oauth;
+use crate::http::client_auth::{ROOT, issue_access_token};
 use crate::http::openapi;
 use crate::http::region::Serving;
 
@@ -329,7 +328,7 @@ pub async fn generate(
             },
         )
     } else {
-        match oauth::issue(
+        match issue_access_token(
             &state,
             &serving,
             peer.ip(),
@@ -340,23 +339,16 @@ pub async fn generate(
         )
         .await
         {
-            Ok(issued) => {
-                let customer_id = match state.cache.client(client_id).await {
-                    Ok(Some(client)) => client.customer_id.clone(),
-                    _ => String::new(),
-                };
-                let lifetime = state.tokens.lifetime_secs;
-                (
-                    StatusCode::OK,
-                    Generated {
-                        token: Some(issued.access_token),
-                        customer_id,
-                        expires_in: issued.expires_in,
-                        expires_at: when(state.clock.now() + lifetime),
-                        error: None,
-                    },
-                )
-            }
+            Ok(issued) => (
+                StatusCode::OK,
+                Generated {
+                    customer_id: issued.client.customer_id.clone(),
+                    expires_in: state.tokens.lifetime_secs.to_string(),
+                    expires_at: when(issued.token.claims.exp),
+                    token: Some(issued.token.token),
+                    error: None,
+                },
+            ),
             Err(e) if e.status().is_server_error() => return unavailable(),
             Err(e) => {
                 let text = if let Some(wait) = e.retry_after() {
