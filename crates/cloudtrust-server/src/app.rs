@@ -459,13 +459,26 @@ async fn write_failures(shared: &Shared, now: i64) -> Result<()> {
     }
     let window = now - now.rem_euclid(crate::throttle::WINDOW_SECS);
     let until = window + crate::throttle::WINDOW_SECS;
-    let mut tx = shared.store.begin().await?;
-    for (key, n) in &pending {
-        let total = store::failed_attempts::add(&mut tx, key, window, *n).await?;
-        if total >= shared.throttle.limit_of(key) {
-            store::failed_attempts::announce_block(&mut tx, changes::THROTTLE_CHANNEL, key, until)
+    let written = async {
+        let mut tx = shared.store.begin().await?;
+        for (key, n) in &pending {
+            let total = store::failed_attempts::add(&mut tx, key, window, *n).await?;
+            if total >= shared.throttle.limit_of(key) {
+                store::failed_attempts::announce_block(
+                    &mut tx,
+                    changes::THROTTLE_CHANNEL,
+                    key,
+                    until,
+                )
                 .await?;
+            }
         }
+        tx.commit().await
     }
-    tx.commit().await
+    .await;
+    if written.is_err() {
+        // Counted again with the next batch, so an outage does not forgive failures.
+        shared.throttle.put_back(pending);
+    }
+    written
 }

@@ -276,6 +276,18 @@ impl Throttle {
         }
     }
 
+    /// Puts back failures whose write failed, to go with the next batch.
+    pub fn put_back(&self, failures: Vec<(String, i64)>) {
+        if let Some(cluster) = &self.cluster {
+            let mut pending = cluster.pending.lock();
+            for (key, n) in failures {
+                if pending.len() < MAX_KEYS || pending.contains_key(&key) {
+                    *pending.entry(key).or_default() += n;
+                }
+            }
+        }
+    }
+
     /// The per-minute limit of a key.
     pub fn limit_of(&self, key: &str) -> i64 {
         let buckets = if key.starts_with(CLIENT_PREFIX) {
@@ -366,6 +378,13 @@ mod tests {
             vec![("client:c1 127.0.0.1".to_owned(), 1)]
         );
         assert!(throttle.take_pending().is_empty());
+        throttle.put_back(vec![("client:c1 127.0.0.1".to_owned(), 1)]);
+        throttle.failed(Subject::Client("c1", source), now);
+        assert_eq!(
+            throttle.take_pending(),
+            vec![("client:c1 127.0.0.1".to_owned(), 2)],
+            "a batch that was not written goes with the next"
+        );
         assert_eq!(throttle.limit_of("client:c1 127.0.0.1"), 2);
         assert_eq!(throttle.limit_of("address:127.0.0.1"), 5);
         let c2 = Subject::Client("c2", source);

@@ -2,7 +2,6 @@
 //! the Terraform provider call it. The caller acts with the current rights of the
 //! administrator who owns its API client.
 
-use crate::http::path::PathText;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,6 +15,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{ApiJson, JsonAccepted, Query, rfc3339};
+use super::path::PathText;
 use crate::domain::administrators::Administrator;
 use crate::domain::audit::Actor;
 use crate::domain::directory::{AdministratorRef, NewAdministrator};

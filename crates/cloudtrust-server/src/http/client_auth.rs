@@ -2,6 +2,10 @@
 //! trust-service endpoints. Reads only the in-memory cache in the steady state.
 
 use std::net::IpAddr;
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +27,46 @@ pub struct AuthenticatedClient {
     pub client: Arc<CachedClient>,
     /// Its owner, as of now.
     pub owner: Arc<Administrator>,
+}
+
+/// What the `Authorization` header says in HTTP Basic.
+pub enum Basic {
+    /// No Basic credentials (no header, or another scheme).
+    Absent,
+    /// Basic, but not base64 of `id:secret` in UTF-8.
+    Malformed,
+    /// The id and secret, each form-url-decoded as RFC 6749 §2.3.1 requires.
+    Given(String, String),
+}
+
+/// Reads HTTP Basic credentials from the `Authorization` header.
+pub fn basic_credentials(headers: &HeaderMap) -> Basic {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Basic::Absent;
+    };
+    let Ok(value) = value.to_str() else {
+        return Basic::Malformed;
+    };
+    let Some((scheme, encoded)) = value.trim().split_once(char::is_whitespace) else {
+        return Basic::Absent;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Basic::Absent;
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Basic::Malformed;
+    };
+    let decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Basic::Given(decode(id), decode(secret))
 }
 
 /// A bearer token just issued, with the client and the administrator it is for.
@@ -130,8 +174,9 @@ pub async fn authenticate(
     if !state.secrets.verify(client_secret, &client.secret_hash) {
         return Err(failed("wrong secret"));
     }
-    let path_customer = path_customer.to_ascii_lowercase();
-    if path_customer != ROOT && path_customer != client.customer_id {
+    if !path_customer.eq_ignore_ascii_case(ROOT)
+        && !path_customer.eq_ignore_ascii_case(&client.customer_id)
+    {
         return Err(failed("customer mismatch"));
     }
     let owner = state
@@ -156,4 +201,28 @@ pub async fn authenticate(
         )));
     }
     Ok(AuthenticatedClient { client, owner })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut headers = HeaderMap::new();
+        let encoded = STANDARD.encode("id%3A1:s%2Fecret");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {encoded}")).expect("header"),
+        );
+        let Basic::Given(id, secret) = basic_credentials(&headers) else {
+            panic!("credentials expected");
+        };
+        assert_eq!(id, "id:1");
+        assert_eq!(secret, "s/ecret");
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert!(matches!(basic_credentials(&headers), Basic::Malformed));
+    }
 }

@@ -1,8 +1,6 @@
 //! `/invitations/{token}`: the link an invited administrator follows to accept, choosing the
 //! password it signs in to the console with.
 
-use crate::http::path::PathText;
-use crate::http::web::page::PageRejection;
 use std::sync::Arc;
 
 use askama::Template;
@@ -11,8 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::AppState;
+use super::path::PathText;
 use super::region::Serving;
-use super::web::page::{Frame, Message, explain, message, render, unavailable};
+use super::web::page::{Frame, Message, PageRejection, explain, message, render, unavailable};
 use super::web::session::{FormToken, SignedOutForm};
 use crate::domain::administrators::Administrator;
 use crate::error::Error;

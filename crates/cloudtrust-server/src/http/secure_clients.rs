@@ -1,7 +1,6 @@
 //! `/secureClients`: the caller's own API clients, in the style of Citrix Cloud's APIs. The
 //! command line's `client` commands and these handlers call the same directory functions.
 
-use crate::http::path::PathText;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use super::administrators::{DEFAULT_PAGE, MAX_PAGE};
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{ApiJson, JsonAccepted, Query, rfc3339};
+use super::path::PathText;
 use crate::domain::administrators::Administrator;
 use crate::domain::api_clients::ApiClient;
 use crate::domain::directory::AdministratorRef;

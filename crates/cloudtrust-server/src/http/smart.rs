@@ -6,8 +6,6 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use cloudtrust_proto::OAuthErrorBody;
 use cloudtrust_proto::smart::{SmartCompany, SmartMe, SmartToken};
 use time::OffsetDateTime;
@@ -15,6 +13,7 @@ use time::macros::format_description;
 
 use super::AppState;
 use super::bearer::parse_authorization;
+use super::client_auth::{Basic, basic_credentials};
 use super::json::Query;
 use crate::domain::administrators::Administrator;
 use crate::domain::customers::Customer;
@@ -204,24 +203,6 @@ pub async fn roles(
     Ok(Json(vec![role(&owner.access).to_owned()]))
 }
 
-/// Reads `Authorization: Basic base64(apikey:secret)`, the parts form-url-decoded.
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, encoded) = value.split_once(char::is_whitespace)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (key, secret) = decoded.split_once(':')?;
-    let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Some((decode(key), decode(secret)))
-}
-
 /// `GET /v0/oauth/token?grant_type=client_credentials&scope=<Role>,<companyId>` with HTTP
 /// Basic: a Smart Tools token.
 #[utoipa::path(
@@ -263,7 +244,9 @@ pub async fn token(
         },
         _ => return Err(SmartError::bad_request("scope is <Role>,<companyId>")),
     };
-    let (api_key, secret) = basic(&headers).ok_or_else(SmartError::unauthorized)?;
+    let Basic::Given(api_key, secret) = basic_credentials(&headers) else {
+        return Err(SmartError::unauthorized());
+    };
     let now = std::time::Instant::now();
     let unix_now = state.clock.now();
     let throttle = &state.throttle;

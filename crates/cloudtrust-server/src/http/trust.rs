@@ -1,7 +1,6 @@
 //! `POST /{customerid}/tokens/clients`: the deprecated trust-service endpoint. JSON in, with
 //! property names matched case-insensitively; answers a bearer token and an ID token.
 
-use crate::http::path::PathText;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Extension, State};
@@ -11,6 +10,7 @@ use cloudtrust_proto::TrustTokenResponse;
 
 use super::client_auth::{Issued, issue_access_token};
 use super::errors::OAuthError;
+use super::path::PathText;
 use super::{AppState, media_type};
 
 fn is_json(headers: &HeaderMap) -> bool {

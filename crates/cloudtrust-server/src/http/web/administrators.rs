@@ -2,15 +2,13 @@
 //! change access, remove. Offered only to administrators with the `Administrators`
 //! permission, and refused by the directory to anyone else.
 
-use crate::http::path::PathText;
-use crate::http::web::page::PageRejection;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::form::Form;
-use super::page::{Frame, explain, render};
+use super::page::{Frame, PageRejection, explain, render};
 use super::session::{Posted, SignedIn};
 use crate::domain::administrators::Administrator;
 use crate::domain::audit::Actor;
@@ -19,6 +17,7 @@ use crate::domain::paging::PageRequest;
 use crate::domain::permissions::{self, Access, CATALOGUE};
 use crate::error::Error;
 use crate::http::AppState;
+use crate::http::path::PathText;
 
 /// The page's path.
 pub const PATH: &str = "/console/iam/administrators";

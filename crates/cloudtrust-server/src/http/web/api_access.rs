@@ -2,18 +2,17 @@
 //! button, "Name your Secure Client", the dialog with the new ID and Secret (copy, download as
 //! CSV), and the administrator's own API clients with created and last-used times.
 
-use crate::http::path::PathText;
-use crate::http::web::page::PageRejection;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::page::{Frame, explain, render, when};
+use super::page::{Frame, PageRejection, explain, render, when};
 use super::session::{Posted, SignedIn};
 use crate::domain::directory::AdministratorRef;
 use crate::domain::permissions;
 use crate::http::AppState;
+use crate::http::path::PathText;
 
 /// The page's path.
 pub const PATH: &str = "/console/iam/api-access";

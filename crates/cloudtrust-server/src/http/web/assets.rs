@@ -1,10 +1,11 @@
 //! The console's static files, compiled into the binary: no CDN, as many networks that run
 //! cloudtrust are offline.
 
-use crate::http::path::PathText;
-use crate::http::web::page::PageRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use super::page::PageRejection;
+use crate::http::path::PathText;
 
 /// htmx 2 (Zero-Clause BSD), vendored unchanged from the `htmx.org` package.
 const HTMX: &[u8] = include_bytes!("../../../assets/htmx.min.js");
