@@ -93,6 +93,10 @@ db_test! {
         assert_eq!(status, 401);
         let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), None).await;
         assert_eq!(status, 401, "no credentials");
+        for authorization in ["Basic !!!", "Basic bm9jb2xvbg==", "Bearer x"] {
+            let response = env.http.get(env.url(&token_path(&format!("Admin,{company}")))).header("Authorization", authorization).send().await.expect("request");
+            assert_eq!(response.status(), 401, "{authorization}: malformed or other credentials");
+        }
         let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
         assert_eq!(status, 401, "a role the key's owner does not hold");
         let (status, body) = get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
