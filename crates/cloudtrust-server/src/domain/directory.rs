@@ -192,7 +192,7 @@ impl Directory {
                 "customers are created by the deployment's operator".to_owned(),
             ));
         }
-        let customer = Customer {
+        let mut customer = Customer {
             name: super::administrators::validate_text("name", name, 200)?,
             id,
             region,
@@ -200,16 +200,30 @@ impl Directory {
             company_id: customers::generate_company_id(),
             created_at: self.clock.now(),
         };
-        let mut tx = self.store.begin().await?;
-        store::customers::insert(&mut tx, &customer)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::Conflict(format!("customer `{}` already exists", customer.id))
-                } else {
-                    e
+        // The id is checked first, so a unique violation of the insert is the random company
+        // id meeting a taken one (or a concurrent creation of the same id, found on the next
+        // round): draw again.
+        let mut rounds = 0;
+        let tx = loop {
+            let mut tx = self.store.begin().await?;
+            if store::customers::get(&mut tx, &customer.id)
+                .await?
+                .is_some()
+            {
+                return Err(Error::Conflict(format!(
+                    "customer `{}` already exists",
+                    customer.id
+                )));
+            }
+            match store::customers::insert(&mut tx, &customer).await {
+                Ok(()) => break tx,
+                Err(e) if is_unique_violation(&e) && rounds < 3 => {
+                    rounds += 1;
+                    customer.company_id = customers::generate_company_id();
                 }
-            })?;
+                Err(e) => return Err(e),
+            }
+        };
         self.commit(
             tx,
             actor,

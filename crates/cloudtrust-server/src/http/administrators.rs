@@ -211,7 +211,7 @@ pub async fn list(
     responses(
         (status = 201, description = "The invited administrator, pending until accepted", body = AdministratorResult),
         (status = 409, description = "An administrator with this email exists", body = cloudtrust_proto::ApiError),
-        super::openapi::CommonErrors),
+        super::openapi::CommonErrors, super::openapi::BodyErrors),
     security(("CwsAuth" = []))
 )]
 pub async fn create(
@@ -314,7 +314,7 @@ pub async fn get_access(
     responses(
         (status = 200, description = "The new access; `ETag` header", body = AdministratorAccess),
         (status = 409, description = "`optimisticConcurrency`: the administrator changed since that `eTag`", body = cloudtrust_proto::ApiError),
-        super::openapi::CommonErrors),
+        super::openapi::CommonErrors, super::openapi::BodyErrors),
     security(("CwsAuth" = []))
 )]
 pub async fn set_access(

@@ -37,6 +37,20 @@ pub enum CommonErrors {
     Unavailable(ApiError),
 }
 
+/// The errors of every resource API that takes a JSON body, besides [`CommonErrors`].
+#[derive(IntoResponses)]
+pub enum BodyErrors {
+    /// 413: the body is larger than `max_body_bytes`.
+    #[response(status = 413, description = "The body is too large (`tooLong`)")]
+    TooLarge(ApiError),
+    /// 415: the body is not JSON.
+    #[response(
+        status = 415,
+        description = "The body must be application/json (`unsupportedMediaType`)"
+    )]
+    UnsupportedMediaType(ApiError),
+}
+
 struct Security;
 
 impl Modify for Security {

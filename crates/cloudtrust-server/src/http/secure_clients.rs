@@ -82,7 +82,7 @@ pub async fn list(
     tag = "API clients",
     params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's")),
     request_body = CreateSecureClientInput,
-    responses((status = 201, description = "The client and its secret, shown this once", body = CreatedSecureClient), super::openapi::CommonErrors),
+    responses((status = 201, description = "The client and its secret, shown this once", body = CreatedSecureClient), super::openapi::CommonErrors, super::openapi::BodyErrors),
     security(("CwsAuth" = []))
 )]
 pub async fn create(

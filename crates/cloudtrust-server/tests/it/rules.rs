@@ -3,6 +3,7 @@
 use cloudtrust_server::domain::audit::{Actor, event_types};
 use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::paging::PageRequest;
 use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, NOTIFICATIONS};
 use cloudtrust_server::error::Error;
 use cloudtrust_server::store;
@@ -183,5 +184,26 @@ db_test! {
         directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email("other@acme.example"), "my own passphrase!").await.expect("its own");
         let events = audit_log(&env, "acme").await;
         assert!(events.contains(&(event_types::ADMINISTRATOR_PASSWORD.to_owned(), other.id.clone())));
+    }
+}
+
+db_test! {
+    async fn system_log_records_past_retention_are_purged_and_newer_ones_kept(env) {
+        env.seed().await;
+        env.clock.stop();
+        let operator = Actor::operator();
+        let directory = env.directory();
+        let everything = (0, i64::MAX);
+        let count = || async {
+            directory.system_log(&operator, "acme", everything, &PageRequest::first(1000)).await.expect("log").1
+        };
+        let old = count().await;
+        assert!(old >= 3, "the seed is on the record ({old})");
+        env.clock.advance(10);
+        directory.add_administrator(&operator, "acme", NewAdministrator::with_email("later@acme.example", None, Access::Full)).await.expect("admin");
+        let cutoff = env.app().shared().clock.now();
+        assert_eq!(directory.purge_system_log(cutoff).await.expect("purge"), u64::try_from(old).expect("count"));
+        assert_eq!(count().await, 1, "the newer record stays");
+        assert_eq!(directory.purge_system_log(cutoff).await.expect("purge again"), 0, "idempotent");
     }
 }

@@ -129,6 +129,41 @@ async fn throttling_kicks_in_and_recovers(env: Env) {
         .expect("request");
     assert_eq!(trust.status(), 429, "the legacy endpoint shares the limits");
 
+    // Smart Tools keys are counted the same way.
+    let key = env
+        .directory()
+        .create_smart_key(
+            &Actor::operator(),
+            "acme",
+            AdministratorRef::Email(&seed.admin),
+        )
+        .await
+        .expect("key");
+    let company = env
+        .directory()
+        .customer("acme")
+        .await
+        .expect("customer")
+        .company_id;
+    let smart = |secret: &str| {
+        env.http
+            .get(env.url(&format!(
+                "/v0/oauth/token?grant_type=client_credentials&scope=Admin,{company}"
+            )))
+            .basic_auth(&key.key.api_key, Some(secret))
+            .send()
+    };
+    for _ in 0..LIMIT {
+        assert_eq!(smart("wrong").await.expect("request").status(), 401);
+    }
+    let refused = smart(&key.secret).await.expect("request");
+    assert_eq!(
+        refused.status(),
+        429,
+        "the Smart Tools endpoint shares the limits"
+    );
+    assert!(refused.headers().contains_key("retry-after"));
+
     let recorded = eventually(Duration::from_secs(5), || async {
         let store = &env.app().shared().store;
         let events = store::audit::event_types(&mut store.conn().await.expect("conn"), "acme")
