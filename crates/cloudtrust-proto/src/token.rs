@@ -62,6 +62,8 @@ pub struct TrustTokenResponse {
     pub customer_id: String,
     /// The owner administrator's id.
     pub user_id: String,
-    /// Expiry of `token` in unix seconds.
-    pub expires_at: i64,
+    /// Seconds until `token` expires: the same number as `expiresIn`, **not** a point in
+    /// time. Citrix's Go SDK (Citrix Cloud Gov sign-in) decodes it as a lifetime in seconds and
+    /// caches the token until now plus this many seconds.
+    pub expires_at: u64,
 }

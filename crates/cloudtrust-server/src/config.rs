@@ -166,11 +166,31 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment
+        let mut config: Config = figment
             .merge(Env::prefixed("CLOUDTRUST_"))
             .merge(Serialized::defaults(overrides))
             .extract()
-            .map_err(Box::new)
+            .map_err(Box::new)?;
+        config.make_paths_absolute().map_err(|e| {
+            Box::new(figment::Error::from(format!(
+                "the working directory is needed to resolve relative paths: {e}"
+            )))
+        })?;
+        Ok(config)
+    }
+
+    /// Resolves relative paths against the working directory once, at start: every path the
+    /// server prints or writes into a file (such as `cloudtrust-dev.env`, which other shells
+    /// source from anywhere) is then absolute.
+    fn make_paths_absolute(&mut self) -> std::io::Result<()> {
+        self.data_dir = std::path::absolute(&self.data_dir)?;
+        for path in [&mut self.mail_dir, &mut self.tls_cert, &mut self.tls_key]
+            .into_iter()
+            .flatten()
+        {
+            *path = std::path::absolute(&*path)?;
+        }
+        Ok(())
     }
 
     /// The database URL in effect.
@@ -236,6 +256,36 @@ mod tests {
                 Flags { listen: None }
             )
             .is_err()
+        );
+    }
+
+    #[derive(Serialize)]
+    struct Paths {
+        data_dir: PathBuf,
+        mail_dir: PathBuf,
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_working_directory() {
+        let config = Config::load(
+            None,
+            Paths {
+                data_dir: PathBuf::from("data"),
+                mail_dir: PathBuf::from("./mail"),
+            },
+        )
+        .expect("loads");
+        let here = std::env::current_dir().expect("working directory");
+        assert_eq!(config.data_dir, here.join("data"));
+        assert_eq!(
+            config.mail_dir.as_deref(),
+            Some(here.join("mail").as_path())
+        );
+        assert!(
+            config
+                .database_url()
+                .starts_with(&format!("sqlite://{}", here.join("data").display())),
+            "the default database is named by an absolute path"
         );
     }
 

@@ -93,15 +93,16 @@ pub async fn trust_token(
         &owner,
         now,
     )?;
+    let lifetime = state.tokens.lifetime_secs.unsigned_abs();
     let body = TrustTokenResponse {
         principal: owner.email.clone(),
         subject: client.id.clone(),
         token: token.token,
         open_id_token: id_token,
-        expires_in: state.tokens.lifetime_secs.unsigned_abs(),
+        expires_in: lifetime,
         customer_id: client.customer_id.clone(),
         user_id: owner.id.clone(),
-        expires_at: token.claims.exp,
+        expires_at: lifetime,
     };
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();

@@ -43,6 +43,60 @@ struct MeSite {
     name: String,
 }
 
+/// Decodes a JSON object the way Go's `encoding/json` fills a struct: a key matches a field
+/// in any letter case, and the last matching key wins.
+fn go_field<'a>(object: &'a serde_json::Map<String, Value>, field: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .rfind(|(key, _)| key.eq_ignore_ascii_case(field))
+        .map(|(_, value)| value)
+}
+
+/// What the SDK's Citrix Cloud Gov sign-in decodes the trust answer into
+/// (`CCTrustAuthResponse`): strings, and `ExpiresAt` as a Go `int`, which refuses a fraction or
+/// a string.
+struct GovTrustResponse {
+    token: String,
+    principal: String,
+    user_id: String,
+    customer_id: String,
+    expires_at: i64,
+}
+
+fn decode_gov_trust_response(body: &Value) -> GovTrustResponse {
+    let object = body.as_object().expect("a JSON object");
+    let text = |field: &str| match go_field(object, field) {
+        Some(Value::String(s)) => s.clone(),
+        None => String::new(),
+        Some(other) => panic!("Go cannot decode {other} into the string {field}"),
+    };
+    let expires_at = match go_field(object, "ExpiresAt") {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .unwrap_or_else(|| panic!("Go cannot decode {n} into the int ExpiresAt")),
+        None => 0,
+        Some(other) => panic!("Go cannot decode {other} into the int ExpiresAt"),
+    };
+    GovTrustResponse {
+        token: text("Token"),
+        principal: text("Principal"),
+        user_id: text("UserId"),
+        customer_id: text("CustomerId"),
+        expires_at,
+    }
+}
+
+/// The `exp` claim of a JWT, read without verifying it.
+fn expiry_of(jwt: &str) -> i64 {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a compact JWS");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: Value = serde_json::from_slice(&bytes).expect("JSON claims");
+    claims["exp"].as_i64().expect("exp")
+}
+
 fn retry_delay(body: &Value) -> Option<u64> {
     body["parameters"]
         .as_array()?
@@ -86,6 +140,39 @@ db_test! {
         assert_eq!(me.customers[0].id, "acme");
         assert!(!me.customers[0].sites[0].id.is_empty());
         assert!(!me.customers[0].sites[0].name.is_empty());
+    }
+}
+
+db_test! {
+    async fn the_go_sdk_gov_sign_in_keeps_the_token_for_its_real_life(env) {
+        let seed = env.seed().await;
+        // performCCTrustAuth: the body written with Sprintf, JSON content type, no Accept.
+        let response = env.http.post(env.url("/root/tokens/clients"))
+            .header("Content-Type", "application/json")
+            .header("X-Custom-Header", "myvalue")
+            .body(format!(r#"{{"ClientId":"{}", "ClientSecret":"{}"}}"#, seed.client_id, seed.secret))
+            .send().await.expect("request");
+        assert_eq!(response.status(), 200);
+        let raw: Value = response.json().await.expect("json");
+        let before = time::OffsetDateTime::now_utc().unix_timestamp();
+        let answer = decode_gov_trust_response(&raw);
+        assert_eq!(answer.principal, seed.admin);
+        assert_eq!(answer.customer_id, "acme");
+        assert!(!answer.user_id.is_empty());
+        // SignInWithContext: expiresAtTime := time.Now().UTC().Add(time.Second * ExpiresAt).
+        let believed_expiry = before + answer.expires_at;
+        let real_expiry = expiry_of(&answer.token);
+        assert!(
+            believed_expiry <= real_expiry + 1 && believed_expiry >= real_expiry - 60,
+            "the SDK believes the token expires at {believed_expiry}, it really expires at {real_expiry}: {raw}"
+        );
+        // The SDK reuses a token while it has more than a minute left, so it renews this one.
+        assert!(answer.expires_at > 60, "the SDK would sign in on every call: {raw}");
+        assert_eq!(raw["expiresAt"], raw["expiresIn"], "both are the lifetime in seconds");
+
+        // The token, presented as the SDK builds the header.
+        let response = env.me(&format!("CWSAuth bearer={}", answer.token)).await;
+        assert_eq!(response.status(), 200);
     }
 }
 

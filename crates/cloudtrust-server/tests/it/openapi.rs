@@ -81,3 +81,59 @@ async fn the_openapi_document_covers_every_json_endpoint() {
 
     insta::assert_json_snapshot!("openapi", doc, { ".servers[].url" => "[base url]" });
 }
+
+/// Property names that real clients fold together although they differ: Go's `encoding/json`
+/// and PowerShell's `ConvertFrom-Json` ignore letter case (PowerShell refuses an object whose
+/// keys differ only in case), and some mappers also drop `_` and `-`. Only these pairs may
+/// meet that way, and each carries the same value (the Smart Tools test asserts it).
+const ALIASES: &[(&str, &str, &str)] = &[
+    ("SmartToken", "tokenType", "token_type"),
+    ("SmartToken", "expiresIn", "expires_in"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_two_fields_of_a_schema_meet_in_a_case_insensitive_decoder() {
+    let env = Env::new(Backend::Sqlite)
+        .await
+        .expect("sqlite is always there");
+    let doc: Value = env
+        .http
+        .get(env.url("/openapi.json"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let mut checked = 0;
+    for (schema, body) in schemas {
+        let Some(properties) = body["properties"].as_object() else {
+            continue;
+        };
+        let names: Vec<&String> = properties.keys().collect();
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                assert!(
+                    !a.eq_ignore_ascii_case(b),
+                    "{schema}: {a} and {b} differ only in letter case"
+                );
+                let fold = |s: &str| {
+                    s.chars()
+                        .filter(|c| *c != '_' && *c != '-')
+                        .map(|c| c.to_ascii_lowercase())
+                        .collect::<String>()
+                };
+                if fold(a) == fold(b) {
+                    assert!(
+                        ALIASES.iter().any(|&(s, x, y)| s == schema
+                            && ((x == *a && y == *b) || (x == *b && y == *a))),
+                        "{schema}: {a} and {b} meet once `_` is ignored"
+                    );
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "the document has schemas with properties");
+}

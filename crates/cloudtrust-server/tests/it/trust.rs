@@ -25,7 +25,7 @@ db_test! {
             assert_eq!(body["expiresIn"], 3600, "expiresIn is a number here");
             assert_eq!(body["customerId"], "acme");
             assert!(body["userId"].is_string());
-            assert!(body["expiresAt"].is_i64());
+            assert_eq!(body["expiresAt"], 3600, "expiresAt is the lifetime in seconds, as Citrix's Go SDK reads it");
             let token = body["token"].as_str().expect("token");
             let id_token = body["openIdToken"].as_str().expect("openIdToken");
             assert_eq!(env.me(&format!("CwsAuth Bearer={token}")).await.status(), 200);

@@ -136,9 +136,12 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_dev_prints_the_ca_and_hosts_line_and_saves_them() {
+    // A data dir given relative to the working directory, as `--data-dir data` would be.
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut command = cloudtrust(dir.path());
+    let data_dir = dir.path().join("data");
+    let mut command = cloudtrust(std::path::Path::new("data"));
     command
+        .current_dir(dir.path())
         .env("CLOUDTRUST_TLS_DEV", "true")
         .env("CLOUDTRUST_TLS_LISTEN", "127.0.0.1:0");
     let server = Server::start(command, true).await;
@@ -148,10 +151,51 @@ async fn tls_dev_prints_the_ca_and_hosts_line_and_saves_them() {
         .find(|l| l.starts_with("127.0.0.1 api-us.cloud.com"))
         .unwrap_or_else(|| panic!("a hosts line in {printed}"));
     assert!(hosts_line.contains(" trust.citrixworkspacesapi.net"));
-    let saved = std::fs::read_to_string(dir.path().join("cloudtrust-dev.env")).expect("env file");
+    let env_file = data_dir.join("cloudtrust-dev.env");
+    let saved = std::fs::read_to_string(&env_file).expect("env file");
     let ca = env_value(&saved, "DEV_CA");
     let port: u16 = env_value(&saved, "TLS_PORT").parse().expect("port");
     assert!(printed.contains(&ca), "the CA path is printed");
+    assert_eq!(
+        std::path::Path::new(&ca),
+        data_dir.join("cloudtrust-dev-ca.pem"),
+        "the CA path is absolute"
+    );
+    for place in [
+        "source ",
+        "Database: sqlite://",
+        "written to ",
+        "Trust this CA in the clients: ",
+    ] {
+        let line = printed
+            .lines()
+            .find(|l| l.contains(place))
+            .unwrap_or_else(|| panic!("{place:?} in {printed}"));
+        let path = &line[line.find(place).expect("found") + place.len()..];
+        assert!(path.starts_with('/'), "a printed path is absolute: {line}");
+    }
+
+    // Another shell, in another directory, sources the file and uses the CA with curl, and
+    // Python opens it as `ssl.create_default_context(cafile=…)` does.
+    let shell = std::process::Command::new("bash")
+        .current_dir("/")
+        .arg("-c")
+        .arg(format!(
+            "source {env} && python3 -c 'import os, ssl; ssl.create_default_context(cafile=os.environ[\"DEV_CA\"])' && \
+             curl -s --cacert \"$DEV_CA\" --resolve \"api-us.cloud.com:$TLS_PORT:127.0.0.1\" \
+               \"https://api-us.cloud.com:$TLS_PORT/cctrustoauth2/root/tokens/clients\" \
+               -d \"grant_type=client_credentials&client_id=${{CLIENT_ID}}&client_secret=${{CLIENT_SECRET}}\"",
+            env = env_file.display(),
+        ))
+        .output()
+        .expect("bash");
+    assert!(
+        shell.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shell.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&shell.stdout).expect("curl got JSON");
+    assert_eq!(body["token_type"], "bearer");
 
     let client = reqwest::Client::builder()
         .tls_certs_only([
