@@ -45,8 +45,6 @@ pub struct Foundation {
     pub kek: KeyEncryptionKey,
     /// The keyed hash of API-client secrets.
     pub secrets: Arc<SecretHasher>,
-    /// The cache the token endpoints read.
-    pub cache: Arc<AuthCache>,
     /// Customers, administrators and API clients.
     pub directory: Directory,
     /// The time source.
@@ -63,15 +61,12 @@ impl Foundation {
         store.migrate().await?;
         let kek = open_kek(&config, &store).await?;
         let secrets = Arc::new(SecretHasher::new(&kek.derive(SECRET_HASH_LABEL)));
-        let cache = Arc::new(AuthCache::new(store.clone()));
-        let directory =
-            Directory::new(store.clone(), clock.clone(), secrets.clone(), cache.clone());
+        let directory = Directory::new(store.clone(), clock.clone(), secrets.clone());
         Ok(Foundation {
             config,
             store,
             kek,
             secrets,
-            cache,
             directory,
             clock,
         })
@@ -180,6 +175,8 @@ impl App {
             &*foundation.clock,
         )
         .await?;
+        let cache = Arc::new(AuthCache::new(foundation.store.clone()));
+        let directory = foundation.directory.reporting_to(cache.clone());
         let regions = Regions::new(&foundation.config, &issuer);
         let tokens = TokenPolicy {
             issuers: regions.issuers().to_vec(),
@@ -208,8 +205,8 @@ impl App {
                 clock: foundation.clock,
                 kek: foundation.kek,
                 keys,
-                cache: foundation.cache,
-                directory: foundation.directory,
+                cache,
+                directory,
                 usage,
                 tokens,
                 secrets: foundation.secrets,

@@ -13,27 +13,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
-use crate::changes::ChangeKind;
 use crate::domain::administrators::Administrator;
+use crate::domain::api_clients::ApiClientCredential;
+use crate::domain::changes::{Change, ChangeKind, ChangeSink};
 use crate::domain::customers::Customer;
-use crate::domain::secrets::{HASH_LEN, decode_hash};
+use crate::domain::secrets::decode_hash;
 use crate::error::Result;
 use crate::store::{self, Store};
-
-/// What the token endpoint needs to know of an API client.
-#[derive(Debug, Clone)]
-pub struct CachedClient {
-    /// Client id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Customer.
-    pub customer_id: String,
-    /// Owner administrator.
-    pub owner_id: String,
-    /// Keyed hash of the secret.
-    pub secret_hash: [u8; HASH_LEN],
-}
 
 /// Entries kept before "does not exist" entries are dropped to bound memory.
 const MAX_ENTRIES: usize = 100_000;
@@ -90,7 +76,7 @@ impl<V> Table<V> {
 /// The cache.
 pub struct AuthCache {
     store: Store,
-    clients: Table<CachedClient>,
+    clients: Table<ApiClientCredential>,
     administrators: Table<Administrator>,
     customers: Table<Customer>,
     epoch: AtomicU64,
@@ -127,12 +113,12 @@ impl AuthCache {
     }
 
     /// The API client with `id`.
-    pub async fn client(&self, id: &str) -> Result<Option<Arc<CachedClient>>> {
+    pub async fn client(&self, id: &str) -> Result<Option<Arc<ApiClientCredential>>> {
         self.clients
             .get_or_load(self, id, || async {
                 let mut conn = self.store.conn().await?;
                 match store::api_clients::get(&mut conn, id).await? {
-                    Some(row) => Ok(Some(CachedClient {
+                    Some(row) => Ok(Some(ApiClientCredential {
                         secret_hash: decode_hash(&row.secret_hash)?,
                         id: row.id,
                         name: row.name,
@@ -182,5 +168,13 @@ impl AuthCache {
         self.clients.clear();
         self.administrators.clear();
         self.customers.clear();
+    }
+}
+
+impl ChangeSink for AuthCache {
+    fn on_commit(&self, changes: &[Change]) {
+        for change in changes {
+            self.invalidate(change.kind, &change.key);
+        }
     }
 }

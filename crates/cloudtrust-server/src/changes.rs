@@ -12,47 +12,8 @@ use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 
 use crate::app::Shared;
+use crate::domain::changes::ChangeKind;
 use crate::store::{self, Backend};
-
-/// What changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// An API client (key: client id).
-    Client,
-    /// An administrator (key: administrator id).
-    Administrator,
-    /// A customer (key: customer id).
-    Customer,
-    /// The signing keys (key: empty).
-    Keys,
-    /// A Smart Tools API key (key: the API key); not cached, recorded for the audit trail.
-    SmartKey,
-}
-
-impl ChangeKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Client => "client",
-            ChangeKind::Administrator => "administrator",
-            ChangeKind::Customer => "customer",
-            ChangeKind::Keys => "keys",
-            ChangeKind::SmartKey => "smartkey",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<ChangeKind> {
-        match s {
-            "client" => Some(ChangeKind::Client),
-            "administrator" => Some(ChangeKind::Administrator),
-            "customer" => Some(ChangeKind::Customer),
-            "keys" => Some(ChangeKind::Keys),
-            "smartkey" => Some(ChangeKind::SmartKey),
-            _ => None,
-        }
-    }
-}
 
 /// The PostgreSQL notification channel (see the PostgreSQL migration's trigger).
 pub const CHANNEL: &str = "cloudtrust_changes";

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use parking_lot::Mutex;
 
-use crate::cache::CachedClient;
+use crate::domain::api_clients::ApiClientCredential;
 use crate::domain::audit::{Actor, ActorType, AuditEvent, event_types};
 use crate::error::Result;
 use crate::store::{self, Store};
@@ -22,7 +22,7 @@ struct Usage {
 }
 
 impl Usage {
-    fn new(client: &CachedClient) -> Self {
+    fn new(client: &ApiClientCredential) -> Self {
         Usage {
             customer_id: client.customer_id.clone(),
             name: client.name.clone(),
@@ -73,7 +73,7 @@ impl UsageRecorder {
 
     /// Notes that `client` got the token `jti` at `at`. Cheap: one map update under a short
     /// lock (and one push when every token is recorded).
-    pub fn record(&self, client: &CachedClient, jti: &str, at: i64) {
+    pub fn record(&self, client: &ApiClientCredential, jti: &str, at: i64) {
         if let Some(tokens) = &self.each_token {
             let mut tokens = tokens.lock();
             if tokens.len() < MAX_PENDING_TOKENS {
@@ -98,7 +98,7 @@ impl UsageRecorder {
     }
 
     /// Notes that a token request for `client` failed at `at` (wrong secret or customer).
-    pub fn record_failure(&self, client: &CachedClient, at: i64) {
+    pub fn record_failure(&self, client: &ApiClientCredential, at: i64) {
         let mut pending = self.pending.lock();
         let usage = pending
             .entry(client.id.clone())

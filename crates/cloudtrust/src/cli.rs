@@ -409,7 +409,7 @@ async fn customer(f: Foundation, command: CustomerCommand, out: &Output) -> Resu
                 .await?;
             out.customer(&customer)
         }
-        CustomerCommand::List => out.customers(&f.directory.customers().await?),
+        CustomerCommand::List => out.customers(&f.directory.list_customers(&actor).await?),
     }
 }
 
@@ -488,7 +488,11 @@ async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()>
             out.password_set(&admin, generated.then_some(password.as_str()))
         }
         AdminCommand::List { customer } => {
-            out.administrators(&f.directory.administrators(&customer).await?)
+            let all = f
+                .directory
+                .list_administrators(&actor, &customer, None)
+                .await?;
+            out.administrators(&all.items)
         }
         AdminCommand::Permissions => out.permissions(CATALOGUE),
     }
@@ -512,7 +516,7 @@ async fn client(f: Foundation, command: ClientCommand, out: &Output) -> Result<(
             let owner = admin.as_deref().map(AdministratorRef::Email);
             let clients = f
                 .directory
-                .api_clients(&actor, &customer, owner, None)
+                .list_api_clients(&actor, &customer, owner, None)
                 .await?;
             out.clients(&clients.items)
         }
@@ -542,7 +546,7 @@ async fn smart_key(f: Foundation, command: SmartKeyCommand, out: &Output) -> Res
         SmartKeyCommand::List { customer, admin } => {
             let keys = f
                 .directory
-                .smart_keys(&customer, AdministratorRef::Email(&admin))
+                .list_smart_keys(&actor, &customer, AdministratorRef::Email(&admin))
                 .await?;
             out.smart_keys(&keys)
         }

@@ -60,7 +60,7 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
     let value = |name: &str| saved_value(&saved, name);
     let actor = Actor::system();
     let client = match (value("CLIENT_ID"), value("CLIENT_SECRET")) {
-        (Some(id), Some(secret)) if directory.api_client_secret_matches(&id, &secret).await? => {
+        (Some(id), Some(secret)) if directory.verify_api_client_secret(&id, &secret).await? => {
             (id, secret)
         }
         _ => {
@@ -88,12 +88,7 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
         }
     };
     let smart = match (value("SMART_API_KEY"), value("SMART_SECRET")) {
-        (Some(key), Some(secret))
-            if directory
-                .smart_key_owner(&key, Some(&secret))
-                .await?
-                .is_some() =>
-        {
+        (Some(key), Some(secret)) if directory.verify_smart_key(&key, &secret).await?.is_some() => {
             (key, secret)
         }
         _ => {
@@ -106,7 +101,7 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
     let console_password = match value("CONSOLE_PASSWORD") {
         Some(password)
             if directory
-                .sign_in(ADMIN_EMAIL, &password)
+                .verify_sign_in(ADMIN_EMAIL, &password)
                 .await?
                 .iter()
                 .any(|a| a.customer_id == CUSTOMER_ID) =>

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::administrators::validate_text;
+use super::secrets::HASH_LEN;
 use crate::error::Result;
 
 /// An API client, without its secret.
@@ -20,6 +21,22 @@ pub struct ApiClient {
     pub created_at: i64,
     /// When it last got a token, unix seconds (written in batches, so a little behind).
     pub last_used_at: Option<i64>,
+}
+
+/// An API client as a token endpoint checks it: who it is, whom it acts for, and the keyed
+/// hash of its secret.
+#[derive(Debug, Clone)]
+pub struct ApiClientCredential {
+    /// The client id.
+    pub id: String,
+    /// Name given at creation.
+    pub name: String,
+    /// The customer it belongs to.
+    pub customer_id: String,
+    /// The administrator who owns it.
+    pub owner_id: String,
+    /// Keyed hash of the secret.
+    pub secret_hash: [u8; HASH_LEN],
 }
 
 /// A freshly created API client with its secret, which is never shown again.

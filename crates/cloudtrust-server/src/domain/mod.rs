@@ -6,6 +6,7 @@
 pub mod administrators;
 pub mod api_clients;
 pub mod audit;
+pub mod changes;
 pub mod console_sessions;
 pub mod customers;
 pub mod directory;

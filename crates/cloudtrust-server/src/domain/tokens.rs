@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::administrators::Administrator;
-use crate::cache::CachedClient;
+use super::api_clients::ApiClientCredential;
 use crate::error::Result;
 use crate::keys::keyring::KeySet;
 use crate::keys::signing::{ACCESS_TOKEN_TYP, SMART_TOKEN_TYP, TokenKind};
@@ -150,7 +150,7 @@ impl TokenPolicy {
         &self,
         keys: &KeySet,
         issuer: &str,
-        client: &CachedClient,
+        client: &ApiClientCredential,
         owner: &Administrator,
         now: i64,
     ) -> Result<IssuedToken> {
@@ -178,7 +178,7 @@ impl TokenPolicy {
         &self,
         keys: &KeySet,
         issuer: &str,
-        client: &CachedClient,
+        client: &ApiClientCredential,
         owner: &Administrator,
         now: i64,
     ) -> Result<String> {

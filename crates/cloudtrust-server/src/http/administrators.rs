@@ -178,7 +178,7 @@ pub async fn list(
         } else if let Some(id) = query.get("id") {
             match state
                 .directory
-                .administrator(&actor, customer, AdministratorRef::Id(id))
+                .get_administrator(&actor, customer, AdministratorRef::Id(id))
                 .await
             {
                 Ok(admin) => Page {
@@ -191,7 +191,7 @@ pub async fn list(
         } else {
             state
                 .directory
-                .administrators_page(&actor, customer, &page)
+                .list_administrators(&actor, customer, Some(&page))
                 .await?
         };
     Ok(Json(AdministratorsResult {
@@ -264,7 +264,7 @@ pub async fn get(
     let actor = caller.actor();
     let admin = state
         .directory
-        .administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
+        .get_administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
         .await?;
     Ok(Json(result(&admin, state.clock.now())))
 }
@@ -296,7 +296,7 @@ pub async fn get_access(
     let actor = caller.actor();
     let admin = state
         .directory
-        .administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
+        .get_administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
         .await?;
     Ok(with_etag(access_model(&admin.access, &actor), &admin.etag))
 }

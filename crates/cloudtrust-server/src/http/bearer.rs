@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, HeaderName, header};
 use super::AppState;
 use super::errors::ApiErrorResponse;
 use super::region::{Admission, Serving};
-use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
+use crate::domain::api_clients::ApiClientCredential;
 use crate::domain::audit::Actor;
 use crate::domain::tokens::{AccessClaims, TokenRejection};
 
@@ -27,7 +27,7 @@ pub struct Caller {
     /// The token's claims.
     pub claims: AccessClaims,
     /// The API client.
-    pub client: Arc<CachedClient>,
+    pub client: Arc<ApiClientCredential>,
     /// The administrator it acts for, with current access.
     pub owner: Arc<Administrator>,
 }

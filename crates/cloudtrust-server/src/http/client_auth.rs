@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::cache::CachedClient;
 use crate::domain::administrators::Administrator;
+use crate::domain::api_clients::ApiClientCredential;
 use crate::domain::tokens::IssuedToken;
 use crate::throttle::Subject;
 
@@ -24,7 +24,7 @@ pub const ROOT: &str = "root";
 /// An authenticated API client and the administrator it acts for.
 pub struct AuthenticatedClient {
     /// The client.
-    pub client: Arc<CachedClient>,
+    pub client: Arc<ApiClientCredential>,
     /// Its owner, as of now.
     pub owner: Arc<Administrator>,
 }
@@ -72,7 +72,7 @@ pub fn basic_credentials(headers: &HeaderMap) -> Basic {
 /// A bearer token just issued, with the client and the administrator it is for.
 pub struct Issued {
     /// The client.
-    pub client: Arc<CachedClient>,
+    pub client: Arc<ApiClientCredential>,
     /// Its owner, as of now.
     pub owner: Arc<Administrator>,
     /// The token and its claims.

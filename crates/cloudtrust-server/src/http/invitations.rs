@@ -74,7 +74,7 @@ pub async fn show(
     PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
 ) -> Response {
-    match state.directory.invitation(&token).await {
+    match state.directory.lookup_invitation(&token).await {
         Ok(admin) => {
             let form_token = FormToken::for_page(&headers, &serving);
             form_page(StatusCode::OK, &form_token, &admin, None)
@@ -96,7 +96,7 @@ pub async fn accept(
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,
 ) -> Response {
-    let admin = match state.directory.invitation(&token).await {
+    let admin = match state.directory.lookup_invitation(&token).await {
         Ok(admin) => admin,
         Err(Error::NotFound { .. }) => return gone(),
         Err(e) => {

@@ -60,7 +60,7 @@ pub async fn list(
     let owner = &caller.owner;
     let page = state
         .directory
-        .api_clients(
+        .list_api_clients(
             &caller.actor(),
             &caller.claims.customer,
             Some(AdministratorRef::Id(&owner.id)),
@@ -132,7 +132,7 @@ pub async fn get(
     let owner = &caller.owner;
     let client = state
         .directory
-        .api_client(&caller.actor(), &caller.claims.customer, &id)
+        .get_api_client(&caller.actor(), &caller.claims.customer, &id)
         .await?;
     Ok(Json(secure_client(&client, owner)))
 }

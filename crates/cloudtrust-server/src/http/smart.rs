@@ -142,7 +142,7 @@ async fn key_owner(
     }
     state
         .directory
-        .smart_key_owner(api_key, None)
+        .lookup_smart_key(api_key)
         .await?
         .ok_or_else(SmartError::unauthorized)
 }
@@ -263,11 +263,7 @@ pub async fn token(
     if let Some(wait) = throttle.wait(key, now, unix_now) {
         return Err(SmartError::throttled(wait));
     }
-    let Some((owner, customer)) = state
-        .directory
-        .smart_key_owner(&api_key, Some(&secret))
-        .await?
-    else {
+    let Some((owner, customer)) = state.directory.verify_smart_key(&api_key, &secret).await? else {
         throttle.failed(key, now);
         tracing::info!("Smart Tools token refused: bad credentials");
         return Err(SmartError::unauthorized());

@@ -131,7 +131,7 @@ pub async fn records(
     let page = query.page("Limit", "ContinuationToken", DEFAULT_LIMIT, MAX_LIMIT)?;
     let (page, total) = state
         .directory
-        .system_log(
+        .read_system_log(
             &caller.actor(),
             &caller.claims.customer,
             (start, end),

@@ -146,7 +146,7 @@ db_test! {
         }
         let (status, body, _) = call(&env, &clients_only, Method::POST, "/administrators/$create", Some(create_body("x@acme.example", "Full", &[]))).await;
         assert_eq!(status, 403, "{body}");
-        let own = env.directory().administrator(&Actor::operator(), "acme", AdministratorRef::Email("clients@acme.example")).await.expect("admin");
+        let own = env.directory().get_administrator(&Actor::operator(), "acme", AdministratorRef::Email("clients@acme.example")).await.expect("admin");
         let (status, body, _) = call(&env, &clients_only, Method::GET, &format!("/administrators/{}/access", own.id), None).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["accessType"], "Custom");
@@ -180,14 +180,14 @@ db_test! {
         assert_eq!(status, 403, "a custom administrator cannot reduce a Full one");
         let (status, _, _) = call(&env, &manager, Method::DELETE, &format!("/administrators/{seed_id}"), None).await;
         assert_eq!(status, 403, "nor remove one");
-        let unchanged = env.directory().administrator(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin)).await.expect("admin");
+        let unchanged = env.directory().get_administrator(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin)).await.expect("admin");
         assert_eq!(unchanged.access, Access::Full);
     }
 }
 
 async fn seed_admin_id(env: &Env, email: &str) -> String {
     env.directory()
-        .administrator(&Actor::operator(), "acme", AdministratorRef::Email(email))
+        .get_administrator(&Actor::operator(), "acme", AdministratorRef::Email(email))
         .await
         .expect("admin")
         .id
@@ -283,7 +283,7 @@ db_test! {
         assert_eq!(second.status(), 409);
         let body: Value = second.json().await.expect("json");
         assert_eq!(error_name(&body), "optimisticConcurrency");
-        let now = env.directory().administrator(&Actor::operator(), "acme", AdministratorRef::Id(&id)).await.expect("admin");
+        let now = env.directory().get_administrator(&Actor::operator(), "acme", AdministratorRef::Id(&id)).await.expect("admin");
         assert!(now.access.allows(API_CLIENTS), "the stale change was not applied");
         let unreadable = env.http.put(env.url(&format!("/administrators/access?id={id}")))
             .header("Authorization", format!("CwsAuth Bearer={full}"))
@@ -414,7 +414,7 @@ db_test! {
         assert_eq!(accept("short", "short").await.expect("request").status(), 400);
         assert_eq!(accept("a long enough passphrase", "a long enough passphrase").await.expect("request").status(), 200);
         assert_eq!(accept("a long enough passphrase", "a long enough passphrase").await.expect("request").status(), 404, "a link works once");
-        assert_eq!(env.directory().sign_in("invitee@acme.example", "a long enough passphrase").await.expect("sign-in").len(), 1, "the chosen password signs in");
+        assert_eq!(env.directory().verify_sign_in("invitee@acme.example", "a long enough passphrase").await.expect("sign-in").len(), 1, "the chosen password signs in");
 
         let (_, listed, _) = call(&env, &full, Method::GET, "/administrators?maxItemCount=10", None).await;
         let accepted = listed["items"].as_array().expect("items").iter().find(|a| a["email"] == "invitee@acme.example").expect("listed").clone();
@@ -606,7 +606,7 @@ db_test! {
                 env.directory().set_access(&operator, "acme", AdministratorRef::Email(&b), custom.clone(), None),
             );
             assert!(first.is_ok() || second.is_ok(), "one of them goes through");
-            let fulls = env.directory().administrators("acme").await.expect("list").into_iter().filter(|x| x.access == Access::Full).count();
+            let fulls = env.directory().list_administrators(&Actor::operator(), "acme", None).await.expect("list").items.into_iter().filter(|x| x.access == Access::Full).count();
             assert!(fulls >= 1, "round {round}: a Full administrator remains");
         }
     }

@@ -340,7 +340,7 @@ db_test! {
         type_into(&browser, "#client-name", "forged").await;
         follow(&browser, "form[action='/console/iam/api-access'] button[type=submit]").await;
         until_text(&browser, "This form could not be accepted").await;
-        let names: Vec<String> = env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
+        let names: Vec<String> = env.directory().list_api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
         assert!(!names.contains(&"forged".to_owned()), "{names:?}");
 
         // Administrators: add one with custom access.
@@ -419,7 +419,7 @@ db_test! {
         let status = find(&browser, "#op-createSecureClient .response .status").await;
         let answered = eventually(WAIT, || async { status.text().await.is_ok_and(|t| t.starts_with("201")) }).await;
         assert!(answered, "Invoke API answers 201: {}", status.text().await.unwrap_or_default());
-        let names: Vec<String> = env.directory().api_clients(&Actor::operator(), "acme", Some(AdministratorRef::Email(&seed.admin)), None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
+        let names: Vec<String> = env.directory().list_api_clients(&Actor::operator(), "acme", Some(AdministratorRef::Email(&seed.admin)), None).await.expect("clients").items.into_iter().map(|c| c.name).collect();
         assert!(names.contains(&"from-portal".to_owned()), "{names:?}");
 
         // A session left idle ends: the next form is refused and the next page asks to sign in.

@@ -108,7 +108,7 @@ db_test! {
         let wrong = sign_in(&env, &web, &seed.admin, "not the password at all").await;
         assert_eq!(wrong.status(), 401);
         assert!(wrong.text().await.expect("html").contains("do not match an administrator"));
-        assert!(env.directory().sign_in(&seed.admin, "not the password at all").await.expect("check").is_empty());
+        assert!(env.directory().verify_sign_in(&seed.admin, "not the password at all").await.expect("check").is_empty());
 
         let response = sign_in(&env, &web, "OWNER@acme.example", PASSWORD).await;
         assert_eq!((response.status().as_u16(), location(&response)), (303, "/console/iam"));
@@ -144,7 +144,7 @@ db_test! {
         let (_, other_csrf) = signed_in(&env, &seed.admin).await;
         assert_ne!(csrf, other_csrf, "each session has its own token");
         let count = || async {
-            env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.len()
+            env.directory().list_api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.len()
         };
         let before = count().await;
         let create = |token: String, site: &'static str| {
@@ -190,7 +190,7 @@ db_test! {
         assert!(post.text().await.expect("html").contains("Your session has ended"));
         let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
         assert_eq!(page.status(), 303);
-        assert!(env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.iter().all(|c| c.name != "late"));
+        assert!(env.directory().list_api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.iter().all(|c| c.name != "late"));
 
         // However busy, a session lasts 12 hours at most.
         let (web, _) = signed_in(&env, &seed.admin).await;
@@ -278,11 +278,11 @@ db_test! {
             .form(&[("csrf", csrf.as_str()), ("email", "sneaky@acme.example"), ("access", "full")])
             .send().await.expect("request");
         assert_eq!(invite.status(), 403);
-        let owner = env.directory().administrator(&Actor::operator(), "acme", AdministratorRef::Email("owner@acme.example")).await.expect("owner");
+        let owner = env.directory().get_administrator(&Actor::operator(), "acme", AdministratorRef::Email("owner@acme.example")).await.expect("owner");
         let remove = web.post(env.url(&format!("/console/iam/administrators/{}/remove", owner.id)))
             .form(&[("csrf", csrf.as_str())]).send().await.expect("request");
         assert_eq!(remove.status(), 403);
-        let everyone = env.directory().administrators("acme").await.expect("administrators");
+        let everyone = env.directory().list_administrators(&Actor::operator(), "acme", None).await.expect("administrators").items;
         assert!(everyone.iter().all(|a| a.email != "sneaky@acme.example") && everyone.iter().any(|a| a.id == owner.id));
 
         let (web, csrf) = signed_in(&env, "auditor@acme.example").await;
@@ -311,7 +311,7 @@ db_test! {
         let html = web.get(env.url("/console/customers")).send().await.expect("request").text().await.expect("html");
         assert!(html.contains("Acme") && html.contains("Globex"));
         let csrf = csrf_of(&html);
-        let globex = env.directory().administrator(&operator, "globex", AdministratorRef::Email(&seed.admin)).await.expect("administrator");
+        let globex = env.directory().get_administrator(&operator, "globex", AdministratorRef::Email(&seed.admin)).await.expect("administrator");
         let stranger = env.directory().add_administrator(&operator, "globex", NewAdministrator::with_email("x@globex.example", None, Access::Full)).await.expect("administrator");
         let refused = web.post(env.url("/console/customers")).form(&[("csrf", csrf.as_str()), ("administrator", stranger.id.as_str())]).send().await.expect("request");
         assert_eq!(refused.status(), 403, "only a customer of this sign-in");
@@ -366,7 +366,7 @@ db_test! {
             .send().await.expect("request");
         assert_eq!(invited.status(), 200);
         assert!(invited.text().await.expect("html").contains("pat@acme.example is invited"));
-        let pat = env.directory().administrator(&operator, "acme", AdministratorRef::Email("pat@acme.example")).await.expect("invited");
+        let pat = env.directory().get_administrator(&operator, "acme", AdministratorRef::Email("pat@acme.example")).await.expect("invited");
         assert!(pat.pending);
         assert_eq!(pat.access.permission_names(), ["API Clients", "Notifications"]);
         assert!(std::fs::read_dir(env.db.data_dir.path().join("mail")).expect("mail").count() >= 1, "the invitation is sent");
@@ -383,11 +383,11 @@ db_test! {
             .send().await.expect("request");
         assert_eq!(changed.status(), 200);
         assert!(changed.text().await.expect("html").contains("The access of pat@acme.example is changed"));
-        let pat = env.directory().administrator(&operator, "acme", AdministratorRef::Id(&pat.id)).await.expect("changed");
+        let pat = env.directory().get_administrator(&operator, "acme", AdministratorRef::Id(&pat.id)).await.expect("changed");
         assert_eq!(pat.access, Access::Full);
 
         // The last Full administrator cannot reduce itself; the page says why.
-        let owner = env.directory().administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await.expect("owner");
+        let owner = env.directory().get_administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await.expect("owner");
         let refused = web.post(env.url(&format!("/console/iam/administrators/{}/access", owner.id)))
             .form(&[("csrf", csrf.as_str()), ("access", "custom"), ("permission", "API Clients")])
             .send().await.expect("request");
@@ -403,7 +403,7 @@ db_test! {
             .send().await.expect("request");
         assert_eq!(removed.status(), 200);
         assert!(removed.text().await.expect("html").contains("pat@acme.example is removed"));
-        assert!(env.directory().administrators("acme").await.expect("list").iter().all(|a| a.id != pat.id));
+        assert!(env.directory().list_administrators(&Actor::operator(), "acme", None).await.expect("list").items.iter().all(|a| a.id != pat.id));
         let again = web.post(env.url(&format!("/console/iam/administrators/{}/remove", pat.id)))
             .form(&[("csrf", csrf.as_str())])
             .send().await.expect("request");
@@ -450,7 +450,7 @@ db_test! {
 
         let refused = delete(others.client.id.clone()).await.expect("request");
         assert_eq!(refused.status(), 404, "another administrator's client is not even seen");
-        assert!(env.directory().api_client(&Actor::operator(), "acme", &others.client.id).await.is_ok(), "still there");
+        assert!(env.directory().get_api_client(&Actor::operator(), "acme", &others.client.id).await.is_ok(), "still there");
 
         let deleted = delete(seed.client_id.clone()).await.expect("request");
         assert_eq!(deleted.status(), 200);

@@ -30,11 +30,11 @@ db_test! {
             .create_api_client(&operator, "acme", AdministratorRef::Email("b@acme.example"), "b's client")
             .await
             .expect("client");
-        let owner_view = directory.api_clients(&operator, "acme", Some(AdministratorRef::Email(&seed.admin)), None).await.expect("list");
+        let owner_view = directory.list_api_clients(&operator, "acme", Some(AdministratorRef::Email(&seed.admin)), None).await.expect("list");
         assert_eq!(owner_view.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [seed.client_id.as_str()]);
-        let b_view = directory.api_clients(&operator, "acme", Some(AdministratorRef::Email("B@acme.example")), None).await.expect("list");
+        let b_view = directory.list_api_clients(&operator, "acme", Some(AdministratorRef::Email("B@acme.example")), None).await.expect("list");
         assert_eq!(b_view.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [theirs.client.id.as_str()]);
-        assert_eq!(directory.api_clients(&operator, "acme", None, None).await.expect("operator view").items.len(), 2);
+        assert_eq!(directory.list_api_clients(&operator, "acme", None, None).await.expect("operator view").items.len(), 2);
     }
 }
 
@@ -51,7 +51,7 @@ db_test! {
             .create_api_client(&operator, "acme", AdministratorRef::Email("notify@acme.example"), "nope")
             .await;
         assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
-        assert!(directory.api_clients(&operator, "acme", Some(AdministratorRef::Email("notify@acme.example")), None).await.expect("list").items.is_empty());
+        assert!(directory.list_api_clients(&operator, "acme", Some(AdministratorRef::Email("notify@acme.example")), None).await.expect("list").items.is_empty());
     }
 }
 
@@ -70,7 +70,7 @@ db_test! {
             .await
             .expect("remove");
         assert_eq!(removed.removed_clients, std::slice::from_ref(&seed.client_id));
-        assert!(directory.api_clients(&operator, "acme", None, None).await.expect("list").items.is_empty());
+        assert!(directory.list_api_clients(&operator, "acme", None, None).await.expect("list").items.is_empty());
         assert_eq!(env.me(&token).await.status(), 401, "tokens of removed clients stop working");
         let response = env.request_token("root", &seed.client_id, &seed.secret).await;
         assert_eq!(response.status(), 400, "a removed client gets no token");
@@ -108,9 +108,9 @@ db_test! {
         let remove = directory.remove_administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await;
         assert!(matches!(remove, Err(Error::Forbidden(_))), "{remove:?}");
         // Nothing half-done: the owner and its client are untouched.
-        let admin = directory.administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await.expect("still there");
+        let admin = directory.get_administrator(&operator, "acme", AdministratorRef::Email(&seed.admin)).await.expect("still there");
         assert_eq!(admin.access, Access::Full);
-        assert_eq!(directory.api_clients(&operator, "acme", None, None).await.expect("list").items.len(), 1);
+        assert_eq!(directory.list_api_clients(&operator, "acme", None, None).await.expect("list").items.len(), 1);
     }
 }
 
@@ -127,7 +127,7 @@ db_test! {
         assert!(matches!(duplicate, Err(Error::Conflict(_))), "{duplicate:?}");
         let generated = directory.create_customer(&operator, None, "Generated", Region::Jp).await.expect("generated id");
         assert_eq!(generated.id.len(), 12);
-        assert_eq!(directory.customers().await.expect("list").len(), 2);
+        assert_eq!(directory.list_customers(&Actor::operator()).await.expect("list").len(), 2);
 
         let bad_email = directory.add_administrator(&operator, "acme", NewAdministrator::with_email("not-an-email", None, Access::Full)).await;
         assert!(matches!(bad_email, Err(Error::Invalid { .. })));
@@ -135,13 +135,13 @@ db_test! {
         assert!(matches!(dup_admin, Err(Error::Conflict(_))), "{dup_admin:?}");
         let no_customer = directory.add_administrator(&operator, "nobody", NewAdministrator::with_email("x@y.example", None, Access::Full)).await;
         assert!(matches!(no_customer, Err(Error::NotFound { .. })));
-        assert_eq!(directory.administrators("acme").await.expect("list").len(), 1);
+        assert_eq!(directory.list_administrators(&Actor::operator(), "acme", None).await.expect("list").items.len(), 1);
 
         let unknown_owner = directory.create_api_client(&operator, "acme", AdministratorRef::Email("ghost@acme.example"), "x").await;
         assert!(matches!(unknown_owner, Err(Error::NotFound { .. })));
         let empty_name = directory.create_api_client(&operator, "acme", AdministratorRef::Email("owner@acme.example"), "  ").await;
         assert!(matches!(empty_name, Err(Error::Invalid { .. })));
-        assert_eq!(directory.api_clients(&operator, "acme", None, None).await.expect("list").items.len(), 1);
+        assert_eq!(directory.list_api_clients(&operator, "acme", None, None).await.expect("list").items.len(), 1);
     }
 }
 
@@ -158,7 +158,7 @@ db_test! {
         for expected in [event_types::CUSTOMER_CREATE, event_types::ADMINISTRATOR_CREATE, event_types::SECURECLIENT_CREATE] {
             assert!(events.iter().any(|e| e == expected), "{expected} in {events:?}");
         }
-        let clients = env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("list");
+        let clients = env.directory().list_api_clients(&Actor::operator(), "acme", None, None).await.expect("list");
         assert!(clients.items[0].last_used_at.is_some(), "last use is recorded");
     }
 }
@@ -170,15 +170,15 @@ db_test! {
         let directory = env.directory();
         directory.set_password(&operator, "acme", AdministratorRef::Email(&seed.admin), "a long enough passphrase").await.expect("set");
         let customers = |matched: Vec<cloudtrust_server::domain::administrators::Administrator>| matched.into_iter().map(|a| a.customer_id).collect::<Vec<_>>();
-        assert_eq!(customers(directory.sign_in("Owner@acme.example", "a long enough passphrase").await.expect("check")), ["acme"]);
-        assert!(directory.sign_in(&seed.admin, "a long enough passphrasE").await.expect("check").is_empty());
-        assert!(directory.sign_in("nobody@acme.example", "a long enough passphrase").await.expect("check").is_empty());
-        assert!(directory.sign_in("not an email", "a long enough passphrase").await.expect("check").is_empty());
+        assert_eq!(customers(directory.verify_sign_in("Owner@acme.example", "a long enough passphrase").await.expect("check")), ["acme"]);
+        assert!(directory.verify_sign_in(&seed.admin, "a long enough passphrasE").await.expect("check").is_empty());
+        assert!(directory.verify_sign_in("nobody@acme.example", "a long enough passphrase").await.expect("check").is_empty());
+        assert!(directory.verify_sign_in("not an email", "a long enough passphrase").await.expect("check").is_empty());
         let short = directory.set_password(&operator, "acme", AdministratorRef::Email(&seed.admin), "short").await;
         assert!(matches!(short, Err(Error::Invalid { .. })));
 
         directory.add_administrator(&operator, "acme", NewAdministrator::with_email("other@acme.example", None, Access::Full)).await.expect("admin");
-        let other = directory.administrator(&operator, "acme", AdministratorRef::Email("other@acme.example")).await.expect("admin");
+        let other = directory.get_administrator(&operator, "acme", AdministratorRef::Email("other@acme.example")).await.expect("admin");
         let refused = directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email(&seed.admin), "someone else's passphrase").await;
         assert!(matches!(refused, Err(Error::Forbidden(_))), "not even a Full administrator sets another's password");
         directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email("other@acme.example"), "my own passphrase!").await.expect("its own");
@@ -195,7 +195,7 @@ db_test! {
         let directory = env.directory();
         let everything = (0, i64::MAX);
         let count = || async {
-            directory.system_log(&operator, "acme", everything, &PageRequest::first(1000)).await.expect("log").1
+            directory.read_system_log(&operator, "acme", everything, &PageRequest::first(1000)).await.expect("log").1
         };
         let old = count().await;
         assert!(old >= 3, "the seed is on the record ({old})");

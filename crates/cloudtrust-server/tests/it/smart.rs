@@ -84,7 +84,7 @@ db_test! {
         env.directory().add_administrator(&Actor::operator(), "acme", NewAdministrator::with_email("custom@acme.example", None, Access::custom([API_CLIENTS]).expect("known"))).await.expect("admin");
         let custom = env.directory().create_smart_key(&Actor::operator(), "acme", AdministratorRef::Email("custom@acme.example")).await.expect("key");
         let full = env.directory().create_smart_key(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin)).await.expect("key");
-        let company = env.directory().customer("acme").await.expect("customer").company_id;
+        let company = env.directory().lookup_customer("acme").await.expect("customer").company_id;
         let token_path = |scope: &str| format!("/v0/oauth/token?grant_type=client_credentials&scope={scope}");
 
         let (status, body) = get(&env, &token_path(&format!("Admin,{company}")), Some((&full.key.api_key, "wrong"))).await;

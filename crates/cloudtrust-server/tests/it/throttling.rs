@@ -141,7 +141,7 @@ async fn throttling_kicks_in_and_recovers(env: Env) {
         .expect("key");
     let company = env
         .directory()
-        .customer("acme")
+        .lookup_customer("acme")
         .await
         .expect("customer")
         .company_id;

@@ -156,7 +156,11 @@ async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Respo
     let actor = signed_in.actor();
     let listed = state
         .directory
-        .administrators_page(&actor, &signed_in.customer.id, &PageRequest::first(SHOWN))
+        .list_administrators(
+            &actor,
+            &signed_in.customer.id,
+            Some(&PageRequest::first(SHOWN)),
+        )
         .await;
     let administrators = match listed {
         Ok(page) => page.items,
@@ -349,7 +353,7 @@ fn failed(error: &Error) -> Outcome {
 async fn after_change(state: &AppState, signed_in: SignedIn, outcome: Outcome) -> Response {
     match state
         .directory
-        .administrator_by_id(&signed_in.administrator.id)
+        .lookup_administrator(&signed_in.administrator.id)
         .await
     {
         Ok(Some(me)) if me.access.allows(permissions::ADMINISTRATORS) => {

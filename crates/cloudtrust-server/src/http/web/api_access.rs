@@ -104,7 +104,7 @@ impl Outcome {
 async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Response {
     let listed = state
         .directory
-        .api_clients(
+        .list_api_clients(
             &signed_in.actor(),
             &signed_in.customer.id,
             Some(AdministratorRef::Id(&signed_in.administrator.id)),

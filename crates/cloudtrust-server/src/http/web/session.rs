@@ -202,7 +202,7 @@ async fn find(parts: &Parts, state: &AppState) -> Result<Found, Response> {
     };
     let Some(administrator) = state
         .directory
-        .administrator_by_id(&administrator_id)
+        .lookup_administrator(&administrator_id)
         .await
         .map_err(unavailable)?
     else {
@@ -210,7 +210,7 @@ async fn find(parts: &Parts, state: &AppState) -> Result<Found, Response> {
     };
     let customer = state
         .directory
-        .customer(&administrator.customer_id)
+        .lookup_customer(&administrator.customer_id)
         .await
         .map_err(unavailable)?;
     let https = parts

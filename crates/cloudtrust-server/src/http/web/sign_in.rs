@@ -130,7 +130,7 @@ pub async fn submit(
         }
         return response;
     }
-    let matched = match state.directory.sign_in(&email, password).await {
+    let matched = match state.directory.verify_sign_in(&email, password).await {
         Ok(matched) => matched,
         Err(e) => {
             tracing::error!(error = %e, "console sign-in failed");
@@ -188,7 +188,7 @@ struct ChooseCustomerPage {
 pub async fn customers(State(state): State<AppState>, choosing: Choosing) -> Response {
     let mut choices = Vec::with_capacity(choosing.session.choices.len());
     for id in &choosing.session.choices {
-        let found = match state.directory.administrator_by_id(id).await {
+        let found = match state.directory.lookup_administrator(id).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, "listing a sign-in's customers failed");
@@ -196,7 +196,7 @@ pub async fn customers(State(state): State<AppState>, choosing: Choosing) -> Res
             }
         };
         let Some(admin) = found else { continue };
-        match state.directory.customer(&admin.customer_id).await {
+        match state.directory.lookup_customer(&admin.customer_id).await {
             Ok(customer) => choices.push(Choice {
                 administrator_id: admin.id,
                 customer_id: customer.id,

@@ -1,0 +1,76 @@
+//! What the directory changed, told to whoever keeps copies (the token endpoints' cache) as
+//! soon as the change commits. The directory knows only this trait, not who implements it.
+
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// An API client (key: client id).
+    Client,
+    /// An administrator (key: administrator id).
+    Administrator,
+    /// A customer (key: customer id).
+    Customer,
+    /// The signing keys (key: empty).
+    Keys,
+    /// A Smart Tools API key (key: the API key); not cached, recorded for the audit trail.
+    SmartKey,
+}
+
+impl ChangeKind {
+    /// The name stored in the change log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Client => "client",
+            ChangeKind::Administrator => "administrator",
+            ChangeKind::Customer => "customer",
+            ChangeKind::Keys => "keys",
+            ChangeKind::SmartKey => "smartkey",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        match s {
+            "client" => Some(ChangeKind::Client),
+            "administrator" => Some(ChangeKind::Administrator),
+            "customer" => Some(ChangeKind::Customer),
+            "keys" => Some(ChangeKind::Keys),
+            "smartkey" => Some(ChangeKind::SmartKey),
+            _ => None,
+        }
+    }
+
+    /// The target type of the change's system-log record.
+    pub fn target_type(self) -> &'static str {
+        match self {
+            ChangeKind::Client => "secureclient",
+            ChangeKind::Administrator => "administrator",
+            ChangeKind::Customer => "customer",
+            ChangeKind::Keys => "keys",
+            ChangeKind::SmartKey => "smartkey",
+        }
+    }
+}
+
+/// One changed thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// What kind of thing.
+    pub kind: ChangeKind,
+    /// Which one.
+    pub key: String,
+}
+
+/// Told what a committed transaction changed.
+pub trait ChangeSink: Send + Sync {
+    /// Called once per committed transaction, after the commit.
+    fn on_commit(&self, changes: &[Change]);
+}
+
+/// A sink for processes that keep no copies (the command line).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCopies;
+
+impl ChangeSink for NoCopies {
+    fn on_commit(&self, _: &[Change]) {}
+}
