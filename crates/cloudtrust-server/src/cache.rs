@@ -112,6 +112,11 @@ impl AuthCache {
         self.trusted.store(trusted, Ordering::Release);
     }
 
+    /// Whether lookups are served from memory (changes are being followed).
+    pub fn is_trusted(&self) -> bool {
+        self.trusted.load(Ordering::Acquire)
+    }
+
     /// The API client with `id`.
     pub async fn client(&self, id: &str) -> Result<Option<Arc<ApiClientCredential>>> {
         self.clients

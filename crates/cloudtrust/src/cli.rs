@@ -358,7 +358,7 @@ async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
         dev::announce_tls(dev, address);
     }
     if dev_mode {
-        let mut credentials = dev::bootstrap(server.app.directory(), &data_dir).await?;
+        let mut credentials = dev::bootstrap(server.directory(), &data_dir).await?;
         credentials.tls = server
             .dev_certificates
             .as_ref()

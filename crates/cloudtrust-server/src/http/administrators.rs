@@ -11,17 +11,21 @@ use cloudtrust_proto::admin::{
     AdministratorsResult, Checkable, CreateAdministratorInput, PROVIDER_CITRIX_STS, ScopeChoices,
 };
 
-use super::AppState;
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{ApiJson, JsonAccepted, Query, rfc3339};
 use super::path::PathText;
+use crate::clock::Clock;
+use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::domain::audit::Actor;
 use crate::domain::directory::{AdministratorRef, NewAdministrator};
 use crate::domain::paging::Page;
 use crate::domain::permissions::{self, Access};
 use crate::error::Error;
+use crate::http::PublicUrl;
+use crate::notify::Notifier;
+use std::sync::Arc;
 
 /// Largest `maxItemCount`.
 pub const MAX_PAGE: usize = 1000;
@@ -152,7 +156,8 @@ fn require_enum(value: &str, allowed: &str, field: &str) -> Result<(), ApiErrorR
     security(("CwsAuth" = []))
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(clock): State<Arc<dyn Clock>>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     query: Query,
@@ -166,7 +171,7 @@ pub async fn list(
         DEFAULT_PAGE,
         MAX_PAGE,
     )?;
-    let now = state.clock.now();
+    let now = clock.now();
     let wanted = |name: &str, value: &str| {
         query
             .get(name)
@@ -176,8 +181,7 @@ pub async fn list(
         if !wanted("type", ADMINISTRATOR_USER) || !wanted("providerType", PROVIDER_CITRIX_STS) {
             Page::default()
         } else if let Some(id) = query.get("id") {
-            match state
-                .directory
+            match directory
                 .get_administrator(&actor, customer, AdministratorRef::Id(id))
                 .await
             {
@@ -189,8 +193,7 @@ pub async fn list(
                 Err(e) => return Err(e.into()),
             }
         } else {
-            state
-                .directory
+            directory
                 .list_administrators(&actor, customer, Some(&page))
                 .await?
         };
@@ -215,7 +218,10 @@ pub async fn list(
     security(("CwsAuth" = []))
 )]
 pub async fn create(
-    State(state): State<AppState>,
+    State(clock): State<Arc<dyn Clock>>,
+    State(directory): State<Directory>,
+    State(notifier): State<Arc<Notifier>>,
+    State(public_url): State<PublicUrl>,
     _: JsonAccepted,
     caller: Caller,
     ApiJson(input): ApiJson<CreateAdministratorInput>,
@@ -236,12 +242,11 @@ pub async fn create(
         last_name: input.last_name,
         access,
     };
-    let invitation = state
-        .directory
+    let invitation = directory
         .invite_administrator(&actor, &caller.claims.customer, new)
         .await?;
-    state.notifier.invitation(&invitation, &state.tokens.issuer);
-    let body = result(&invitation.administrator, state.clock.now());
+    notifier.invitation(&invitation, &public_url.0);
+    let body = result(&invitation.administrator, clock.now());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -256,17 +261,17 @@ pub async fn create(
     security(("CwsAuth" = []))
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(clock): State<Arc<dyn Clock>>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<Json<AdministratorResult>, ApiErrorResponse> {
     let actor = caller.actor();
-    let admin = state
-        .directory
+    let admin = directory
         .get_administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
         .await?;
-    Ok(Json(result(&admin, state.clock.now())))
+    Ok(Json(result(&admin, clock.now())))
 }
 
 fn with_etag(body: AdministratorAccess, etag: &str) -> Response {
@@ -288,14 +293,13 @@ fn with_etag(body: AdministratorAccess, etag: &str) -> Response {
     security(("CwsAuth" = []))
 )]
 pub async fn get_access(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<Response, ApiErrorResponse> {
     let actor = caller.actor();
-    let admin = state
-        .directory
+    let admin = directory
         .get_administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
         .await?;
     Ok(with_etag(access_model(&admin.access, &actor), &admin.etag))
@@ -318,7 +322,7 @@ pub async fn get_access(
     security(("CwsAuth" = []))
 )]
 pub async fn set_access(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     query: Query,
@@ -335,8 +339,7 @@ pub async fn set_access(
         .map(|v| v.to_str().unwrap_or("\u{fffd}"))
         .filter(|v| v.trim() != "*");
     let actor = caller.actor();
-    let admin = state
-        .directory
+    let admin = directory
         .set_access(
             &actor,
             &caller.claims.customer,
@@ -360,13 +363,12 @@ pub async fn set_access(
     security(("CwsAuth" = []))
 )]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     caller: Caller,
     PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<StatusCode, ApiErrorResponse> {
     let actor = caller.actor();
-    state
-        .directory
+    directory
         .remove_administrator(&actor, &caller.claims.customer, AdministratorRef::Id(&id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -383,7 +385,7 @@ pub async fn delete(
     security(("CwsAuth" = []))
 )]
 pub async fn delete_invitation(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     caller: Caller,
     query: Query,
 ) -> Result<Json<bool>, ApiErrorResponse> {
@@ -391,8 +393,7 @@ pub async fn delete_invitation(
         .get("email")
         .ok_or_else(|| ApiErrorResponse::bad_request("missing", "email is required", "email"))?;
     let actor = caller.actor();
-    state
-        .directory
+    directory
         .delete_invitation(&actor, &caller.claims.customer, email)
         .await?;
     Ok(Json(true))

@@ -6,38 +6,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, header};
 
-use super::AppState;
 use super::errors::ApiErrorResponse;
-use super::region::{Admission, Serving};
-use crate::domain::administrators::Administrator;
-use crate::domain::api_clients::ApiClientCredential;
-use crate::domain::audit::Actor;
-use crate::domain::tokens::{AccessClaims, TokenRejection};
+use crate::auth::Auth;
+pub use crate::auth::Caller;
+use crate::regions::Serving;
 
 /// `Citrix-CustomerId`.
 pub static CITRIX_CUSTOMER_ID: HeaderName = HeaderName::from_static("citrix-customerid");
-
-/// The caller behind a valid bearer token.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The token's claims.
-    pub claims: AccessClaims,
-    /// The API client.
-    pub client: Arc<ApiClientCredential>,
-    /// The administrator it acts for, with current access.
-    pub owner: Arc<Administrator>,
-}
-
-impl Caller {
-    /// The caller as the directory sees it: its owner, with the owner's current access.
-    pub fn actor(&self) -> Actor {
-        Actor::administrator(&self.owner)
-    }
-}
 
 /// Extracts the token from an `Authorization` value, or `None` when the scheme is unknown.
 pub fn parse_authorization(value: &str) -> Option<&str> {
@@ -71,13 +50,14 @@ fn customer_header(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Arc<Auth>: FromRef<S>,
+{
     type Rejection = ApiErrorResponse;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(ApiErrorResponse::authentication("missing"));
         };
@@ -86,73 +66,25 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(parse_authorization)
             .ok_or_else(|| ApiErrorResponse::authentication("invalid"))?;
-        let caller = authenticate(state, token)
-            .await
-            .map_err(|rejection| match rejection {
-                Rejected::Token(reason) => {
-                    tracing::info!(%reason, "bearer token refused");
-                    ApiErrorResponse::authentication("invalid")
-                }
-                Rejected::Internal(e) => e.into(),
-            })?;
+        let auth = Arc::<Auth>::from_ref(state);
+        let caller = auth
+            .caller(token)
+            .await?
+            .map_err(|_| ApiErrorResponse::authentication("invalid"))?;
         if let Some(customer) = customer_header(&parts.headers)
             && !customer.eq_ignore_ascii_case(&caller.claims.customer)
         {
             return Err(ApiErrorResponse::authorization("customer", customer));
         }
         if let Some(serving) = parts.extensions.get::<Arc<Serving>>()
-            && let Some(customer) = state.cache.customer(&caller.claims.customer).await?
-            && let Admission::Elsewhere(home, host) = state.regions.admits(serving, customer.region)
+            && let Some(elsewhere) = auth
+                .served_elsewhere(serving, &caller.claims.customer)
+                .await?
         {
-            return Err(ApiErrorResponse::elsewhere(
-                &customer.id,
-                home.as_str(),
-                host.as_deref(),
-            ));
+            return Err(ApiErrorResponse::served_elsewhere(&elsewhere));
         }
         Ok(caller)
     }
-}
-
-enum Rejected {
-    Token(TokenRejection),
-    Internal(crate::error::Error),
-}
-
-impl From<TokenRejection> for Rejected {
-    fn from(r: TokenRejection) -> Self {
-        Rejected::Token(r)
-    }
-}
-
-impl From<crate::error::Error> for Rejected {
-    fn from(e: crate::error::Error) -> Self {
-        Rejected::Internal(e)
-    }
-}
-
-async fn authenticate(state: &AppState, token: &str) -> Result<Caller, Rejected> {
-    let keys = state.keys.current();
-    let claims = state
-        .tokens
-        .verify_access(&keys, token, state.clock.now())?;
-    let client = state
-        .cache
-        .client(&claims.sub)
-        .await?
-        .filter(|c| c.owner_id == claims.admin && c.customer_id == claims.customer)
-        .ok_or(TokenRejection::ClientRemoved)?;
-    let owner = state
-        .cache
-        .administrator(&claims.admin)
-        .await?
-        .filter(|o| o.permission_generation == claims.generation)
-        .ok_or(TokenRejection::StaleOwner)?;
-    Ok(Caller {
-        claims,
-        client,
-        owner,
-    })
 }
 
 #[cfg(test)]

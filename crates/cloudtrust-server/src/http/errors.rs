@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::error::API_ERROR_TYPE_PREFIX;
 use cloudtrust_proto::{ApiError, ApiErrorParameter, OAuthErrorBody};
 
+use crate::auth::{Elsewhere, Refusal};
 use crate::error::Error;
 
 /// The documented text of a failed client authentication.
@@ -62,6 +63,17 @@ impl OAuthError {
         let mut e = Self::new(common.status, "access_denied", common.body.detail.clone());
         e.common = Some(Box::new(common));
         e
+    }
+
+    /// What a token endpoint answers for a refused client authentication.
+    pub fn refused(refusal: Refusal, used_basic: bool) -> Self {
+        match refusal {
+            Refusal::Invalid => Self::invalid_client(used_basic),
+            Refusal::Throttled(wait) => Self::throttled(wait),
+            Refusal::Elsewhere(elsewhere) => {
+                Self::common(ApiErrorResponse::served_elsewhere(&elsewhere))
+            }
+        }
     }
 
     /// 429 after too many failed attempts. The body is RFC 6749's with the common error's
@@ -244,7 +256,15 @@ impl ApiErrorResponse {
     }
 
     /// 403 for a customer homed in another region, naming the host that serves it.
-    pub fn elsewhere(customer: &str, home: &str, host: Option<&str>) -> Self {
+    pub fn served_elsewhere(elsewhere: &Elsewhere) -> Self {
+        Self::elsewhere(
+            &elsewhere.customer_id,
+            elsewhere.home.as_str(),
+            elsewhere.host.as_deref(),
+        )
+    }
+
+    fn elsewhere(customer: &str, home: &str, host: Option<&str>) -> Self {
         let mut params = vec![
             ("entityType", "customer"),
             ("id", customer),

@@ -8,13 +8,13 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::AppState;
 use super::path::PathText;
-use super::region::Serving;
 use super::web::page::{Frame, Message, PageRejection, explain, message, render, unavailable};
 use super::web::session::{FormToken, SignedOutForm};
+use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::error::Error;
+use crate::regions::Serving;
 
 /// Where invitation links point, under the public base URL.
 pub const INVITATIONS_PATH: &str = "/invitations";
@@ -69,12 +69,12 @@ fn form_page(
 
 /// `GET`: what the invitation is for, with the form that accepts it.
 pub async fn show(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     Extension(serving): Extension<Arc<Serving>>,
     PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
 ) -> Response {
-    match state.directory.lookup_invitation(&token).await {
+    match directory.lookup_invitation(&token).await {
         Ok(admin) => {
             let form_token = FormToken::for_page(&headers, &serving);
             form_page(StatusCode::OK, &form_token, &admin, None)
@@ -90,13 +90,13 @@ pub async fn show(
 /// `POST`: accepts the invitation with the chosen password; the administrator becomes
 /// active and can sign in.
 pub async fn accept(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     Extension(serving): Extension<Arc<Serving>>,
     PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,
 ) -> Response {
-    let admin = match state.directory.lookup_invitation(&token).await {
+    let admin = match directory.lookup_invitation(&token).await {
         Ok(admin) => admin,
         Err(Error::NotFound { .. }) => return gone(),
         Err(e) => {
@@ -114,11 +114,7 @@ pub async fn accept(
             Some("The two passwords are not the same. Type the same password twice.".to_owned()),
         );
     }
-    match state
-        .directory
-        .accept_invitation(&token, Some(password))
-        .await
-    {
+    match directory.accept_invitation(&token, Some(password)).await {
         Ok(admin) => render(
             StatusCode::OK,
             &AcceptedPage {

@@ -1,14 +1,16 @@
 //! `GET /cvadapis/me` and `/cvad/manage/me`: who the bearer token belongs to, in the shape
 //! Citrix's DaaS clients read as their first call.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use cloudtrust_proto::{MeCustomer, MeResponse, MeSite};
 
-use super::AppState;
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{JsonAccepted, rfc3339};
+use crate::auth::Auth;
 
 /// The name of every customer's single site, as Citrix DaaS names it.
 pub const SITE_NAME: &str = "cloudxdsite";
@@ -24,12 +26,11 @@ pub const SITE_NAME: &str = "cloudxdsite";
     security(("CwsAuth" = []))
 )]
 pub async fn me(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     _: JsonAccepted,
     caller: Caller,
 ) -> Result<Json<MeResponse>, ApiErrorResponse> {
-    let customer = state
-        .cache
+    let customer = auth
         .customer(&caller.claims.customer)
         .await?
         .ok_or_else(|| ApiErrorResponse::authentication("invalid"))?;
@@ -61,7 +62,7 @@ pub async fn me(
     security(("CwsAuth" = []))
 )]
 pub async fn manage_me(
-    state: State<AppState>,
+    state: State<Arc<Auth>>,
     _: JsonAccepted,
     caller: Caller,
 ) -> Result<Json<MeResponse>, ApiErrorResponse> {

@@ -1,23 +1,23 @@
-//! The HTTP surface (axum only): parse, authenticate, call the domain, render. One module per
-//! API family; handlers stay thin.
+//! The HTTP surface (axum only): parse, call a service, render. One module per API family;
+//! handlers stay thin and name only the services they use (see [`state`]).
 
 pub mod administrators;
+pub mod basic;
 pub mod bearer;
-pub mod client_auth;
 pub mod errors;
 pub mod invitations;
 pub mod json;
 pub mod me;
+pub mod middleware;
 pub mod oauth;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod path;
-pub mod region;
 pub mod secure_clients;
 pub mod smart;
+pub mod state;
 pub mod systemlog;
-pub mod transaction;
 pub mod trust;
 pub mod web;
 
@@ -26,78 +26,78 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, header};
-use axum::middleware;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::app::Shared;
 use errors::ApiErrorResponse;
+pub use state::{BodyLimit, PublicUrl, Services};
 
-/// The state every handler receives.
-pub type AppState = Arc<Shared>;
+/// Every JSON endpoint, each declared once: its route and its OpenAPI operation come from the
+/// handler's `#[utoipa::path]`.
+pub fn api_routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(oauth::client_credentials))
+        .routes(routes!(trust::trust_token))
+        .routes(routes!(oidc::discovery))
+        .routes(routes!(oidc::authorization_server_metadata))
+        .routes(routes!(oidc::jwks))
+        .routes(routes!(me::me))
+        .routes(routes!(me::manage_me))
+        .routes(routes!(administrators::list))
+        .routes(routes!(administrators::create))
+        .routes(routes!(administrators::get, administrators::delete))
+        .routes(routes!(administrators::get_access))
+        .routes(routes!(administrators::set_access))
+        .routes(routes!(administrators::delete_invitation))
+        .routes(routes!(secure_clients::list))
+        .routes(routes!(secure_clients::create))
+        .routes(routes!(secure_clients::get, secure_clients::delete))
+        .routes(routes!(systemlog::records))
+        .routes(routes!(smart::companies))
+        .routes(routes!(smart::roles))
+        .routes(routes!(smart::token))
+        .routes(routes!(smart::me))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+}
 
-/// Every route of the server.
-pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
+/// Every route of the server, with the middleware every request goes through.
+pub fn router(services: Services) -> Router {
+    let limit = services.body_limit.0;
+    let regions = services.regions.clone();
+    let (api, document) = api_routes().split_for_parts();
+    let document = Arc::new(document);
     Router::new()
-        .route(
-            "/cctrustoauth2/{customer}/tokens/clients",
-            post(oauth::client_credentials),
-        )
-        .route("/{customer}/tokens/clients", post(trust::trust_token))
-        .route("/.well-known/openid-configuration", get(oidc::discovery))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(oidc::authorization_server_metadata),
-        )
-        .route("/.well-known/jwks.json", get(oidc::jwks))
-        .route("/cvadapis/me", get(me::me))
-        .route("/cvad/manage/me", get(me::manage_me))
-        .route("/openapi.json", get(openapi::openapi))
-        .route("/administrators", get(administrators::list))
+        .merge(api)
+        // Spellings real clients use for the same operations.
         .route("/administrators/", get(administrators::list))
-        .route("/administrators/$create", post(administrators::create))
         .route("/administrators/%24create", post(administrators::create))
-        .route("/administrators/access", put(administrators::set_access))
-        .route(
-            "/administrators/invitations",
-            delete(administrators::delete_invitation),
-        )
-        .route(
-            "/administrators/{id}",
-            get(administrators::get).delete(administrators::delete),
-        )
-        .route(
-            "/administrators/{id}/access",
-            get(administrators::get_access),
-        )
-        .route("/secureClients", get(secure_clients::list))
         .route("/secureClients/", get(secure_clients::list))
-        .route("/secureClients/$create", post(secure_clients::create))
         .route("/secureClients/%24create", post(secure_clients::create))
         .route(
-            "/secureClients/{id}",
-            get(secure_clients::get).delete(secure_clients::delete),
+            "/openapi.json",
+            get(move |serving| openapi::serve(document, serving)),
         )
-        .route("/systemlog/records", get(systemlog::records))
-        .route("/v0/companies", get(smart::companies))
-        .route("/v0/roles", get(smart::roles))
-        .route("/v0/oauth/token", get(smart::token))
-        .route("/v0/me", get(smart::me))
         .route(
             "/invitations/{token}",
             get(invitations::show).post(invitations::accept),
         )
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
         .merge(web::routes())
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            transaction::transaction,
+        .layer(axum::middleware::map_response(
+            middleware::security_headers::nosniff,
         ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            regions,
+            middleware::region::serving_region,
+        ))
+        .layer(axum::middleware::from_fn(
+            middleware::request_id::transaction_id,
+        ))
+        .with_state(services)
 }
 
 /// The media type of the request body, lowercased and without parameters such as `charset`.

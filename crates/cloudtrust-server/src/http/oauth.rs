@@ -8,10 +8,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::ClientCredentialsResponse;
 
-use super::client_auth::{Basic, basic_credentials, issue_access_token};
+use std::sync::Arc;
+
+use super::basic::{Basic, basic_credentials};
 use super::errors::OAuthError;
+use super::media_type;
 use super::path::PathText;
-use super::{AppState, media_type};
+use crate::auth::Auth;
 
 /// The only grant type of this endpoint.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -71,9 +74,9 @@ fn is_form(headers: &HeaderMap) -> bool {
     )
 )]
 pub async fn client_credentials(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    Extension(serving): Extension<std::sync::Arc<super::region::Serving>>,
+    Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -108,20 +111,14 @@ pub async fn client_credentials(
         (None, Some(id), Some(secret)) => (id, secret, false),
         (None, _, _) => return Err(OAuthError::invalid_client(false)),
     };
-    let issued = issue_access_token(
-        &state,
-        &serving,
-        peer.ip(),
-        &customer,
-        &client_id,
-        &client_secret,
-        used_basic,
-    )
-    .await?;
+    let issued = auth
+        .issue_api_client_token(&serving, peer.ip(), &customer, &client_id, &client_secret)
+        .await?
+        .map_err(|refusal| OAuthError::refused(refusal, used_basic))?;
     let body = ClientCredentialsResponse {
         token_type: "bearer".to_owned(),
         access_token: issued.token.token,
-        expires_in: state.tokens.lifetime_secs.to_string(),
+        expires_in: auth.token_lifetime_secs().to_string(),
     };
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();

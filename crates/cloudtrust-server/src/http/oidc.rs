@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::AppState;
-use super::region::Serving;
+use crate::keys::KeyRing;
+use crate::regions::Serving;
 
 /// Path of the JWKS document.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -24,11 +24,11 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
     responses((status = 200, description = "OpenID Connect discovery", body = Object))
 )]
 pub async fn discovery(
-    State(state): State<AppState>,
+    State(keys): State<Arc<KeyRing>>,
     Extension(serving): Extension<Arc<Serving>>,
 ) -> Response {
     let issuer = &serving.base_url;
-    let algorithm = state.keys.current().signing.algorithm.as_str();
+    let algorithm = keys.current().signing.algorithm.as_str();
     let document = json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/cctrustoauth2/root/tokens/clients"),
@@ -59,10 +59,10 @@ pub async fn discovery(
     responses((status = 200, description = "OAuth 2.0 authorization server metadata", body = Object))
 )]
 pub async fn authorization_server_metadata(
-    state: State<AppState>,
+    keys: State<Arc<KeyRing>>,
     serving: Extension<Arc<Serving>>,
 ) -> Response {
-    discovery(state, serving).await
+    discovery(keys, serving).await
 }
 
 /// The public signing keys.
@@ -73,8 +73,8 @@ pub async fn authorization_server_metadata(
     tag = "Bearer tokens",
     responses((status = 200, description = "The public signing keys (RFC 7517)", body = Object))
 )]
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    let keys = state.keys.current();
+pub async fn jwks(State(keys): State<Arc<KeyRing>>) -> Response {
+    let keys = keys.current();
     let mut response = keys.jwks.to_string().into_response();
     let headers = response.headers_mut();
     headers.insert(

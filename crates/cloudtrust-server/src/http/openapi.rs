@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every JSON endpoint, generated from the
 //! handlers' annotations and the wire types of `cloudtrust-proto`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::{Extension, Json};
 use cloudtrust_proto::ApiError;
@@ -9,7 +9,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use super::region::Serving;
+use crate::regions::Serving;
 
 /// The errors every resource API may answer, in the common shape.
 #[derive(IntoResponses)]
@@ -76,7 +76,8 @@ impl Modify for Security {
     }
 }
 
-/// The document.
+/// What the document says beyond its operations: its title, tags and security schemes. The
+/// operations come from the routes ([`super::api_routes`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -84,33 +85,6 @@ impl Modify for Security {
         description = "Citrix Cloud's API-access protocols, self-hosted: bearer tokens for API \
                        clients, and the administration of administrators, API clients and the \
                        system log."
-    ),
-    paths(
-        super::oauth::client_credentials,
-        super::trust::trust_token,
-        super::oidc::discovery,
-        super::oidc::authorization_server_metadata,
-        super::oidc::jwks,
-        super::me::me,
-        super::me::manage_me,
-        super::administrators::list,
-        super::administrators::create,
-        super::administrators::get,
-        super::administrators::get_access,
-        super::administrators::set_access,
-        super::administrators::delete,
-        super::administrators::delete_invitation,
-        super::secure_clients::list,
-        super::secure_clients::create,
-        super::secure_clients::get,
-        super::secure_clients::delete,
-        super::systemlog::records,
-        super::smart::companies,
-        super::smart::roles,
-        super::smart::token,
-        super::smart::me,
-        super::ops::healthz,
-        super::ops::readyz,
     ),
     modifiers(&Security),
     tags(
@@ -122,16 +96,25 @@ impl Modify for Security {
         (name = "Operations", description = "Health of a node"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-/// The document for this deployment: its public base URL as the server.
-pub fn document(base_url: &str) -> Document {
-    let mut doc = ApiDoc::openapi();
-    doc.servers = Some(vec![ServerBuilder::new().url(base_url).build()]);
-    doc
+/// The document's frame, without operations.
+pub fn base() -> Document {
+    ApiDoc::openapi()
 }
 
-/// The handler: the serving region's base URL is the server.
-pub async fn openapi(Extension(serving): Extension<Arc<Serving>>) -> Json<Document> {
-    Json(document(&serving.base_url))
+/// The whole document, built once from the routes (for the portal's API Exploration).
+pub fn document() -> &'static Document {
+    static DOCUMENT: OnceLock<Document> = OnceLock::new();
+    DOCUMENT.get_or_init(|| super::api_routes().into_openapi())
+}
+
+/// `GET /openapi.json`: the document, with the serving region's base URL as its server.
+pub async fn serve(
+    document: Arc<Document>,
+    Extension(serving): Extension<Arc<Serving>>,
+) -> Json<Document> {
+    let mut document = (*document).clone();
+    document.servers = Some(vec![ServerBuilder::new().url(&serving.base_url).build()]);
+    Json(document)
 }

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::errors::ApiErrorResponse;
+use crate::health::Health;
 
 /// Liveness.
 #[utoipa::path(
@@ -30,15 +30,14 @@ pub async fn healthz() -> Json<Value> {
         (status = 200, description = "The database answers and signing keys are loaded", body = Object),
         (status = 503, description = "Not ready", body = cloudtrust_proto::ApiError))
 )]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErrorResponse> {
-    if let Err(e) = state.store.ping().await {
+pub async fn readyz(State(health): State<Health>) -> Result<Json<Value>, ApiErrorResponse> {
+    let signing_key = health.ready().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready: database");
-        return Err(ApiErrorResponse::unavailable(5));
-    }
-    let keys = state.keys.current();
+        ApiErrorResponse::unavailable(5)
+    })?;
     Ok(Json(json!({
         "status": "ready",
         "database": "ok",
-        "signing_key": keys.signing.kid,
+        "signing_key": signing_key,
     })))
 }

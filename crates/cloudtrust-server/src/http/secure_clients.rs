@@ -10,12 +10,12 @@ use cloudtrust_proto::admin::{
     SecureClientsResult,
 };
 
-use super::AppState;
 use super::administrators::{DEFAULT_PAGE, MAX_PAGE};
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{ApiJson, JsonAccepted, Query, rfc3339};
 use super::path::PathText;
+use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::domain::api_clients::ApiClient;
 use crate::domain::directory::AdministratorRef;
@@ -46,7 +46,7 @@ pub fn secure_client(client: &ApiClient, owner: &Administrator) -> SecureClient 
     security(("CwsAuth" = []))
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     query: Query,
@@ -58,8 +58,7 @@ pub async fn list(
         MAX_PAGE,
     )?;
     let owner = &caller.owner;
-    let page = state
-        .directory
+    let page = directory
         .list_api_clients(
             &caller.actor(),
             &caller.claims.customer,
@@ -86,14 +85,13 @@ pub async fn list(
     security(("CwsAuth" = []))
 )]
 pub async fn create(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     ApiJson(input): ApiJson<CreateSecureClientInput>,
 ) -> Result<Response, ApiErrorResponse> {
     let owner = &caller.owner;
-    let created = state
-        .directory
+    let created = directory
         .create_api_client(
             &caller.actor(),
             &caller.claims.customer,
@@ -124,14 +122,13 @@ pub async fn create(
     security(("CwsAuth" = []))
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<Json<SecureClient>, ApiErrorResponse> {
     let owner = &caller.owner;
-    let client = state
-        .directory
+    let client = directory
         .get_api_client(&caller.actor(), &caller.claims.customer, &id)
         .await?;
     Ok(Json(secure_client(&client, owner)))
@@ -148,12 +145,11 @@ pub async fn get(
     security(("CwsAuth" = []))
 )]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     caller: Caller,
     PathText(id, _): PathText<ApiErrorResponse>,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    state
-        .directory
+    directory
         .delete_api_client(&caller.actor(), &caller.claims.customer, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)

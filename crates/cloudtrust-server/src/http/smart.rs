@@ -2,6 +2,8 @@
 //! secret, with a role and company id as scope, get a 43,199-second token that later calls
 //! present as the `access_token` query parameter.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -11,16 +13,15 @@ use cloudtrust_proto::smart::{SmartCompany, SmartMe, SmartToken};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::AppState;
+use super::basic::{Basic, basic_credentials};
 use super::bearer::parse_authorization;
-use super::client_auth::{Basic, basic_credentials};
 use super::json::Query;
+use crate::auth::{Auth, Refusal};
 use crate::domain::administrators::Administrator;
 use crate::domain::customers::Customer;
-use crate::domain::smart_keys::{is_well_formed, role};
+use crate::domain::smart_keys::role;
 use crate::domain::tokens::SMART_LIFETIME_SECS;
 use crate::error::Error;
-use crate::throttle::Subject;
 
 /// An error of the Smart Tools API: Spring's OAuth 2.0 error body.
 #[derive(Debug)]
@@ -133,18 +134,10 @@ fn company_id(text: &str) -> Result<i64, SmartError> {
         .map_err(|_| SmartError::bad_request("company_id must be a number"))
 }
 
-async fn key_owner(
-    state: &AppState,
-    api_key: &str,
-) -> Result<(Administrator, Customer), SmartError> {
-    if !is_well_formed(api_key) {
-        return Err(SmartError::unauthorized());
-    }
-    state
-        .directory
-        .lookup_smart_key(api_key)
+async fn key_owner(auth: &Auth, api_key: &str) -> Result<(Administrator, Customer), SmartError> {
+    auth.smart_key_owner(api_key)
         .await?
-        .ok_or_else(SmartError::unauthorized)
+        .map_err(|_| SmartError::unauthorized())
 }
 
 fn company(customer: &Customer) -> SmartCompany {
@@ -170,10 +163,10 @@ fn company(customer: &Customer) -> SmartCompany {
         (status = 401, description = "Bad credentials or expired token", body = OAuthErrorBody))
 )]
 pub async fn companies(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     query: Query,
 ) -> Result<Json<Vec<SmartCompany>>, SmartError> {
-    let (_, customer) = key_owner(&state, required(&query, "client_id")?).await?;
+    let (_, customer) = key_owner(&auth, required(&query, "client_id")?).await?;
     Ok(Json(vec![company(&customer)]))
 }
 
@@ -191,12 +184,12 @@ pub async fn companies(
         (status = 401, description = "Bad credentials, or not in that organisation", body = OAuthErrorBody))
 )]
 pub async fn roles(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     query: Query,
 ) -> Result<Json<Vec<String>>, SmartError> {
     let api_key = required(&query, "client_id")?;
     let company = company_id(required(&query, "company_id")?)?;
-    let (owner, customer) = key_owner(&state, api_key).await?;
+    let (owner, customer) = key_owner(&auth, api_key).await?;
     if customer.company_id != company {
         return Err(SmartError::unauthorized());
     }
@@ -220,7 +213,7 @@ pub async fn roles(
     security(("SmartBasic" = []))
 )]
 pub async fn token(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     query: Query,
@@ -247,43 +240,20 @@ pub async fn token(
     let Basic::Given(api_key, secret) = basic_credentials(&headers) else {
         return Err(SmartError::unauthorized());
     };
-    let now = std::time::Instant::now();
-    let unix_now = state.clock.now();
-    let throttle = &state.throttle;
-    if !is_well_formed(&api_key) {
-        // Not a key at all: counted against the address, never stored.
-        let address = Subject::Address(peer.ip());
-        if let Some(wait) = throttle.wait(address, now, unix_now) {
-            return Err(SmartError::throttled(wait));
-        }
-        throttle.failed(address, now);
-        return Err(SmartError::unauthorized());
-    }
-    let key = Subject::Client(&api_key, peer.ip());
-    if let Some(wait) = throttle.wait(key, now, unix_now) {
-        return Err(SmartError::throttled(wait));
-    }
-    let Some((owner, customer)) = state.directory.verify_smart_key(&api_key, &secret).await? else {
-        throttle.failed(key, now);
-        tracing::info!("Smart Tools token refused: bad credentials");
-        return Err(SmartError::unauthorized());
-    };
+    let (owner, customer) = auth
+        .authenticate_smart_key(peer.ip(), &api_key, &secret)
+        .await?
+        .map_err(|refusal| match refusal {
+            Refusal::Throttled(wait) => SmartError::throttled(wait),
+            Refusal::Invalid | Refusal::Elsewhere(_) => SmartError::unauthorized(),
+        })?;
     let granted_role = role(&owner.access);
     if customer.company_id != company || !granted_role.eq_ignore_ascii_case(wanted_role) {
         tracing::info!(administrator = %owner.id, "Smart Tools token refused: scope not held");
         return Err(SmartError::unauthorized());
     }
-    let unix_now = state.clock.now();
     let scope = vec![company.to_string(), granted_role.to_owned()];
-    let keys = state.keys.current();
-    let (token, claims) = state.tokens.issue_smart(
-        &keys,
-        &owner.id,
-        &customer.id,
-        &api_key,
-        scope.clone(),
-        unix_now,
-    )?;
+    let (token, claims) = auth.issue_smart_token(&owner, &customer, &api_key, scope.clone())?;
     let body = SmartToken {
         expired: false,
         token_type_camel: "bearer".to_owned(),
@@ -317,7 +287,7 @@ pub async fn token(
         (status = 401, description = "Bad credentials or expired token", body = OAuthErrorBody))
 )]
 pub async fn me(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     headers: HeaderMap,
     query: Query,
 ) -> Result<Json<SmartMe>, SmartError> {
@@ -329,15 +299,10 @@ pub async fn me(
         .get("access_token")
         .or(from_header)
         .ok_or_else(SmartError::unauthorized)?;
-    let keys = state.keys.current();
-    let claims = state
-        .tokens
-        .verify_smart(&keys, token, state.clock.now())
-        .map_err(|reason| {
-            tracing::info!(%reason, "Smart Tools token refused");
-            SmartError::unauthorized()
-        })?;
-    let (owner, customer) = key_owner(&state, &claims.api_key).await?;
+    let (claims, owner, customer) = auth
+        .smart_caller(token)
+        .await?
+        .map_err(|_| SmartError::unauthorized())?;
     let role = role(&owner.access);
     let held = owner.id == claims.sub && claims.scope.iter().any(|s| s == role);
     if !held {

@@ -10,11 +10,13 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
-use super::AppState;
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{JsonAccepted, Query, rfc3339};
+use crate::clock::Clock;
+use crate::domain::Directory;
 use crate::domain::audit::AuditEvent;
+use std::sync::Arc;
 
 /// Largest `Limit`.
 pub const MAX_LIMIT: usize = 200;
@@ -114,13 +116,14 @@ fn record(event: &AuditEvent) -> SystemLogRecord {
     security(("CwsAuth" = []))
 )]
 pub async fn records(
-    State(state): State<AppState>,
+    State(clock): State<Arc<dyn Clock>>,
+    State(directory): State<Directory>,
     _: JsonAccepted,
     caller: Caller,
     query: Query,
 ) -> Result<Json<SystemLogRecords>, ApiErrorResponse> {
     let start = time_parameter(&query, "StartDateTime", 0)?;
-    let end = time_parameter(&query, "EndDateTime", state.clock.now())?;
+    let end = time_parameter(&query, "EndDateTime", clock.now())?;
     if start > end {
         return Err(ApiErrorResponse::bad_request(
             "outOfRange",
@@ -129,8 +132,7 @@ pub async fn records(
         ));
     }
     let page = query.page("Limit", "ContinuationToken", DEFAULT_LIMIT, MAX_LIMIT)?;
-    let (page, total) = state
-        .directory
+    let (page, total) = directory
         .read_system_log(
             &caller.actor(),
             &caller.claims.customer,

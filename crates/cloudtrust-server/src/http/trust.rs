@@ -8,10 +8,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
 
-use super::client_auth::{Issued, issue_access_token};
+use std::sync::Arc;
+
 use super::errors::OAuthError;
+use super::media_type;
 use super::path::PathText;
-use super::{AppState, media_type};
+use crate::auth::Auth;
 
 fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|m| m == "application/json" || m.ends_with("+json"))
@@ -59,9 +61,9 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
     )
 )]
 pub async fn trust_token(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    Extension(serving): Extension<std::sync::Arc<super::region::Serving>>,
+    Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -71,37 +73,20 @@ pub async fn trust_token(
         return Err(OAuthError::unsupported_media_type("application/json"));
     }
     let (client_id, client_secret) = credentials(&body)?;
-    let Issued {
-        client,
-        owner,
-        token,
-        now,
-    } = issue_access_token(
-        &state,
-        &serving,
-        peer.ip(),
-        &customer,
-        &client_id,
-        &client_secret,
-        false,
-    )
-    .await?;
-    let id_token = state.tokens.issue_id_token(
-        &state.keys.current(),
-        &serving.base_url,
-        &client,
-        &owner,
-        now,
-    )?;
-    let lifetime = state.tokens.lifetime_secs.unsigned_abs();
+    let issued = auth
+        .issue_api_client_token(&serving, peer.ip(), &customer, &client_id, &client_secret)
+        .await?
+        .map_err(|refusal| OAuthError::refused(refusal, false))?;
+    let id_token = auth.issue_id_token(&serving, &issued)?;
+    let lifetime = auth.token_lifetime_secs().unsigned_abs();
     let body = TrustTokenResponse {
-        principal: owner.email.clone(),
-        subject: client.id.clone(),
-        token: token.token,
+        principal: issued.owner.email.clone(),
+        subject: issued.client.id.clone(),
+        token: issued.token.token,
         open_id_token: id_token,
         expires_in: lifetime,
-        customer_id: client.customer_id.clone(),
-        user_id: owner.id.clone(),
+        customer_id: issued.client.customer_id.clone(),
+        user_id: issued.owner.id.clone(),
         expires_at: lifetime,
     };
     let mut response = axum::Json(body).into_response();

@@ -31,9 +31,13 @@ pub struct KeySet {
     pub jwks: Arc<str>,
 }
 
-/// The keys of this node, reloadable when another node or the CLI changes them.
+/// The keys of this node, reloadable when another node or the command line changes them.
 pub struct KeyRing {
     current: RwLock<Arc<KeySet>>,
+    store: Store,
+    kek: Arc<KeyEncryptionKey>,
+    algorithm: SigningAlgorithm,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -47,26 +51,24 @@ const STATUS_ACTIVE: &str = "active";
 impl KeyRing {
     /// Loads the keys, creating the active key for `algorithm` when there is none.
     pub async fn load(
-        store: &Store,
-        kek: &KeyEncryptionKey,
+        store: Store,
+        kek: Arc<KeyEncryptionKey>,
         algorithm: SigningAlgorithm,
-        clock: &dyn Clock,
+        clock: Arc<dyn Clock>,
     ) -> Result<KeyRing> {
-        let set = Self::build(store, kek, algorithm, clock).await?;
+        let set = Self::build(&store, &kek, algorithm, &*clock).await?;
         Ok(KeyRing {
             current: RwLock::new(Arc::new(set)),
+            store,
+            kek,
+            algorithm,
+            clock,
         })
     }
 
     /// Re-reads the keys from the database.
-    pub async fn reload(
-        &self,
-        store: &Store,
-        kek: &KeyEncryptionKey,
-        algorithm: SigningAlgorithm,
-        clock: &dyn Clock,
-    ) -> Result<()> {
-        let set = Self::build(store, kek, algorithm, clock).await?;
+    pub async fn reload(&self) -> Result<()> {
+        let set = Self::build(&self.store, &self.kek, self.algorithm, &*self.clock).await?;
         *self.current.write() = Arc::new(set);
         Ok(())
     }

@@ -194,7 +194,7 @@ db_test! {
         assert!(retry_delay(&throttled).is_some_and(|d| d >= 1), "{throttled}");
 
         // 503: the database is gone.
-        env.app().shared().store.close().await;
+        env.server.store().close().await;
         let response = env.http.get(env.url("/administrators"))
             .header("Authorization", format!("CWSAuth bearer={token}"))
             .header("Citrix-CustomerId", "acme")

@@ -11,7 +11,7 @@ use cloudtrust_server::store;
 use crate::support::db_test;
 
 async fn audit_log(env: &crate::support::Env, customer: &str) -> Vec<(String, String)> {
-    let store = &env.app().shared().store;
+    let store = env.server.store();
     store::audit::event_types(&mut store.conn().await.expect("conn"), customer)
         .await
         .expect("audit events")
@@ -201,7 +201,7 @@ db_test! {
         assert!(old >= 3, "the seed is on the record ({old})");
         env.clock.advance(10);
         directory.add_administrator(&operator, "acme", NewAdministrator::with_email("later@acme.example", None, Access::Full)).await.expect("admin");
-        let cutoff = env.app().shared().clock.now();
+        let cutoff = cloudtrust_server::Clock::now(&*env.clock);
         assert_eq!(directory.purge_system_log(cutoff).await.expect("purge"), u64::try_from(old).expect("count"));
         assert_eq!(count().await, 1, "the newer record stays");
         assert_eq!(directory.purge_system_log(cutoff).await.expect("purge again"), 0, "idempotent");

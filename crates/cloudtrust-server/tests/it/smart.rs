@@ -129,7 +129,7 @@ db_test! {
         env.directory().remove_administrator(&Actor::operator(), "acme", AdministratorRef::Email("custom@acme.example")).await.expect("remove");
         let (status, _) = get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
         assert_eq!(status, 401);
-        let store = &env.app().shared().store;
+        let store = env.server.store();
         let events = cloudtrust_server::store::audit::event_types(&mut store.conn().await.expect("conn"), "acme").await.expect("events");
         assert!(events.contains(&("platform/smartkey/delete".to_owned(), custom.key.api_key.clone())));
     }

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cloudtrust_server::app::App;
 use cloudtrust_server::domain::Directory;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
@@ -170,12 +169,8 @@ impl Env {
             .expect("second node starts")
     }
 
-    pub fn app(&self) -> &App {
-        &self.server.app
-    }
-
     pub fn directory(&self) -> &Directory {
-        self.server.app.directory()
+        self.server.directory()
     }
 
     pub fn base(&self) -> &str {

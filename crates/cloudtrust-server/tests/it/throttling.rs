@@ -165,7 +165,7 @@ async fn throttling_kicks_in_and_recovers(env: Env) {
     assert!(refused.headers().contains_key("retry-after"));
 
     let recorded = eventually(Duration::from_secs(5), || async {
-        let store = &env.app().shared().store;
+        let store = env.server.store();
         let events = store::audit::event_types(&mut store.conn().await.expect("conn"), "acme")
             .await
             .expect("events");

@@ -10,14 +10,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::form::Form;
 use super::page::{Frame, PageRejection, explain, render};
 use super::session::{Posted, SignedIn};
+use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::domain::audit::Actor;
 use crate::domain::directory::{AdministratorRef, NewAdministrator};
 use crate::domain::paging::PageRequest;
 use crate::domain::permissions::{self, Access, CATALOGUE};
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::PublicUrl;
 use crate::http::path::PathText;
+use crate::notify::Notifier;
+use std::sync::Arc;
 
 /// The page's path.
 pub const PATH: &str = "/console/iam/administrators";
@@ -152,10 +155,9 @@ impl Default for Outcome {
     }
 }
 
-async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Response {
+async fn page(directory: &Directory, signed_in: &SignedIn, outcome: Outcome) -> Response {
     let actor = signed_in.actor();
-    let listed = state
-        .directory
+    let listed = directory
         .list_administrators(
             &actor,
             &signed_in.customer.id,
@@ -219,13 +221,15 @@ pub async fn iam(signed_in: SignedIn) -> Redirect {
 }
 
 /// `GET /console/iam/administrators`.
-pub async fn show(State(state): State<AppState>, signed_in: SignedIn) -> Response {
-    page(&state, &signed_in, Outcome::default()).await
+pub async fn show(State(directory): State<Directory>, signed_in: SignedIn) -> Response {
+    page(&directory, &signed_in, Outcome::default()).await
 }
 
 /// `POST /console/iam/administrators`: invites an administrator.
 pub async fn invite(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
+    State(notifier): State<Arc<Notifier>>,
+    State(public_url): State<PublicUrl>,
     Posted {
         by: signed_in,
         form,
@@ -242,8 +246,7 @@ pub async fn invite(
                 Some(display_name.as_str()).filter(|n| !n.is_empty()),
                 access,
             );
-            state
-                .directory
+            directory
                 .invite_administrator(&signed_in.actor(), &signed_in.customer.id, new)
                 .await
         }
@@ -251,7 +254,7 @@ pub async fn invite(
     };
     let outcome = match result {
         Ok(invitation) => {
-            state.notifier.invitation(&invitation, &state.tokens.issuer);
+            notifier.invitation(&invitation, &public_url.0);
             Outcome {
                 notice: Some(format!(
                     "{} is invited. They become an administrator when they accept the \
@@ -273,12 +276,12 @@ pub async fn invite(
             }
         }
     };
-    page(&state, &signed_in, outcome).await
+    page(&directory, &signed_in, outcome).await
 }
 
 /// `POST /console/iam/administrators/{id}/access`: replaces an administrator's access.
 pub async fn set_access(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     PathText(id, _): PathText<PageRejection>,
     Posted {
         by: signed_in,
@@ -287,8 +290,7 @@ pub async fn set_access(
 ) -> Response {
     let result = match AccessChoice::parse(&form) {
         Ok(access) => {
-            state
-                .directory
+            directory
                 .set_access(
                     &signed_in.actor(),
                     &signed_in.customer.id,
@@ -307,18 +309,17 @@ pub async fn set_access(
         },
         Err(e) => failed(&e),
     };
-    after_change(&state, signed_in, outcome).await
+    after_change(&directory, signed_in, outcome).await
 }
 
 /// `POST /console/iam/administrators/{id}/remove`: removes an administrator and its API
 /// clients.
 pub async fn remove(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     PathText(id, _): PathText<PageRejection>,
     Posted { by: signed_in, .. }: Posted<SignedIn>,
 ) -> Response {
-    let result = state
-        .directory
+    let result = directory
         .remove_administrator(
             &signed_in.actor(),
             &signed_in.customer.id,
@@ -336,7 +337,7 @@ pub async fn remove(
         },
         Err(e) => failed(&e),
     };
-    after_change(&state, signed_in, outcome).await
+    after_change(&directory, signed_in, outcome).await
 }
 
 fn failed(error: &Error) -> Outcome {
@@ -350,9 +351,8 @@ fn failed(error: &Error) -> Outcome {
 
 /// The page after a change: an administrator who changed or removed itself may no longer see
 /// the list, and is told so on the page it can still see.
-async fn after_change(state: &AppState, signed_in: SignedIn, outcome: Outcome) -> Response {
-    match state
-        .directory
+async fn after_change(directory: &Directory, signed_in: SignedIn, outcome: Outcome) -> Response {
+    match directory
         .lookup_administrator(&signed_in.administrator.id)
         .await
     {
@@ -361,7 +361,7 @@ async fn after_change(state: &AppState, signed_in: SignedIn, outcome: Outcome) -
                 administrator: me,
                 ..signed_in
             };
-            page(state, &signed_in, outcome).await
+            page(directory, &signed_in, outcome).await
         }
         Ok(Some(_)) => match outcome.error {
             Some(text) => render(

@@ -9,9 +9,9 @@ use axum::response::Response;
 
 use super::page::{Frame, PageRejection, explain, render, when};
 use super::session::{Posted, SignedIn};
+use crate::domain::Directory;
 use crate::domain::directory::AdministratorRef;
 use crate::domain::permissions;
-use crate::http::AppState;
 use crate::http::path::PathText;
 
 /// The page's path.
@@ -101,9 +101,8 @@ impl Outcome {
     }
 }
 
-async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Response {
-    let listed = state
-        .directory
+async fn page(directory: &Directory, signed_in: &SignedIn, outcome: Outcome) -> Response {
+    let listed = directory
         .list_api_clients(
             &signed_in.actor(),
             &signed_in.customer.id,
@@ -140,21 +139,20 @@ async fn page(state: &AppState, signed_in: &SignedIn, outcome: Outcome) -> Respo
 }
 
 /// `GET /console/iam/api-access`.
-pub async fn show(State(state): State<AppState>, signed_in: SignedIn) -> Response {
-    page(&state, &signed_in, Outcome::ok()).await
+pub async fn show(State(directory): State<Directory>, signed_in: SignedIn) -> Response {
+    page(&directory, &signed_in, Outcome::ok()).await
 }
 
 /// `POST /console/iam/api-access`: Create Client.
 pub async fn create(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     Posted {
         by: signed_in,
         form,
     }: Posted<SignedIn>,
 ) -> Response {
     let name = form.text("name").to_owned();
-    let result = state
-        .directory
+    let result = directory
         .create_api_client(
             &signed_in.actor(),
             &signed_in.customer.id,
@@ -185,17 +183,16 @@ pub async fn create(
             }
         }
     };
-    page(&state, &signed_in, outcome).await
+    page(&directory, &signed_in, outcome).await
 }
 
 /// `POST /console/iam/api-access/{id}/delete`: deletes one of the administrator's clients.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(directory): State<Directory>,
     PathText(id, _): PathText<PageRejection>,
     Posted { by: signed_in, .. }: Posted<SignedIn>,
 ) -> Response {
-    let result = state
-        .directory
+    let result = directory
         .delete_api_client(&signed_in.actor(), &signed_in.customer.id, &id)
         .await;
     let outcome = match result {
@@ -215,7 +212,7 @@ pub async fn delete(
             }
         }
     };
-    page(&state, &signed_in, outcome).await
+    page(&directory, &signed_in, outcome).await
 }
 
 #[cfg(test)]

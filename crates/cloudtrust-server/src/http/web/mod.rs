@@ -13,10 +13,10 @@ pub mod sign_in;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::AppState;
+use super::Services;
 
 /// The routes of the console, the portal and their static files.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<Services> {
     Router::new()
         .route("/console", get(sign_in::home))
         .route("/console/", get(sign_in::home))

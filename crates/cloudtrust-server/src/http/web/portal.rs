@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::page::{Frame, render, unavailable, when};
 use super::session::{FormToken, MaybeSignedIn, SignedOutForm};
-use crate::http::AppState;
-use crate::http::client_auth::{ROOT, issue_access_token};
+use crate::auth::{Auth, ROOT, Refusal};
+use crate::http::errors::ApiErrorResponse;
 use crate::http::openapi;
-use crate::http::region::Serving;
+use crate::regions::Serving;
 
 /// One input of an Invoke API form.
 pub struct Param {
@@ -79,7 +79,7 @@ fn text(value: &Value, key: &str) -> String {
 fn catalogue() -> &'static [Group] {
     static GROUPS: OnceLock<Vec<Group>> = OnceLock::new();
     GROUPS.get_or_init(|| {
-        let doc = serde_json::to_value(openapi::document("")).unwrap_or_default();
+        let doc = serde_json::to_value(openapi::document()).unwrap_or_default();
         let mut groups: Vec<Group> = doc
             .get("tags")
             .and_then(Value::as_array)
@@ -306,7 +306,7 @@ pub async fn show(
 /// `POST /portal/token`: Generate. Answers the result alone to the page's own request, or
 /// the whole page to a plain form post.
 pub async fn generate(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(serving): Extension<Arc<Serving>>,
     signed_in: MaybeSignedIn,
@@ -328,47 +328,54 @@ pub async fn generate(
             },
         )
     } else {
-        match issue_access_token(
-            &state,
-            &serving,
-            peer.ip(),
-            customer,
-            client_id,
-            secret,
-            false,
-        )
-        .await
+        match auth
+            .issue_api_client_token(&serving, peer.ip(), customer, client_id, secret)
+            .await
         {
-            Ok(issued) => (
+            Ok(Ok(issued)) => (
                 StatusCode::OK,
                 Generated {
                     customer_id: issued.client.customer_id.clone(),
-                    expires_in: state.tokens.lifetime_secs.to_string(),
+                    expires_in: auth.token_lifetime_secs().to_string(),
                     expires_at: when(issued.token.claims.exp),
                     token: Some(issued.token.token),
                     error: None,
                 },
             ),
-            Err(e) if e.status().is_server_error() => return unavailable(),
-            Err(e) => {
-                let text = if let Some(wait) = e.retry_after() {
-                    format!(
-                        "Too many failed attempts with this Client ID. Try again in {wait} seconds."
-                    )
-                } else if e.code() == "invalid_client" {
-                    "The Client ID or the Secret is not right, or the client was deleted. Check \
-                     both and try again."
-                        .to_owned()
-                } else {
-                    e.description().to_owned()
+            Ok(Err(refusal)) => {
+                let (status, text) = match refusal {
+                    Refusal::Throttled(wait) => (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "Too many failed attempts with this Client ID. Try again in {wait} \
+                             seconds."
+                        ),
+                    ),
+                    Refusal::Invalid => (
+                        StatusCode::BAD_REQUEST,
+                        "The Client ID or the Secret is not right, or the client was deleted. \
+                         Check both and try again."
+                            .to_owned(),
+                    ),
+                    Refusal::Elsewhere(elsewhere) => (
+                        StatusCode::FORBIDDEN,
+                        ApiErrorResponse::served_elsewhere(&elsewhere)
+                            .body()
+                            .detail
+                            .clone(),
+                    ),
                 };
                 (
-                    e.status(),
+                    status,
                     Generated {
                         error: Some(text),
                         ..Generated::default()
                     },
                 )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "generating a token failed");
+                return unavailable();
             }
         }
     };
@@ -386,7 +393,7 @@ mod tests {
 
     #[test]
     fn every_operation_of_the_document_is_listed() {
-        let doc = serde_json::to_value(openapi::document("")).expect("document");
+        let doc = serde_json::to_value(openapi::document()).expect("document");
         let operations: usize = doc["paths"]
             .as_object()
             .expect("paths")

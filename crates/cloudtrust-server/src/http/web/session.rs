@@ -17,8 +17,8 @@ use crate::domain::audit::Actor;
 use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::customers::Customer;
 use crate::domain::secrets::generate_secret;
-use crate::http::AppState;
-use crate::http::region::Serving;
+use crate::http::Services;
+use crate::regions::Serving;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "cloudtrust_session";
@@ -178,7 +178,7 @@ enum Found {
     SignedIn(Box<SignedIn>),
 }
 
-async fn find(parts: &Parts, state: &AppState) -> Result<Found, Response> {
+async fn find(parts: &Parts, state: &Services) -> Result<Found, Response> {
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(Found::None);
     };
@@ -186,12 +186,7 @@ async fn find(parts: &Parts, state: &AppState) -> Result<Found, Response> {
         tracing::error!(error = %e, "reading a console session failed");
         super::page::unavailable()
     };
-    let Some(session) = state
-        .console_sessions
-        .find(token)
-        .await
-        .map_err(unavailable)?
-    else {
+    let Some(session) = state.sessions.find(token).await.map_err(unavailable)? else {
         return Ok(Found::None);
     };
     let Some(administrator_id) = session.administrator_id.clone() else {
@@ -249,10 +244,10 @@ fn signed_out(parts: &Parts) -> Response {
     )
 }
 
-impl FromRequestParts<AppState> for SignedIn {
+impl FromRequestParts<Services> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, Response> {
         match find(parts, state).await? {
             Found::SignedIn(signed_in) => Ok(*signed_in),
             Found::Choosing(_) => Err(Redirect::to("/console/customers").into_response()),
@@ -261,10 +256,10 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-impl FromRequestParts<AppState> for Choosing {
+impl FromRequestParts<Services> for Choosing {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, Response> {
         match find(parts, state).await? {
             Found::SignedIn(signed_in) => Ok(Choosing {
                 token: signed_in.token,
@@ -279,10 +274,10 @@ impl FromRequestParts<AppState> for Choosing {
 /// The signed-in administrator, if any (for pages open to everyone, such as the portal).
 pub struct MaybeSignedIn(pub Option<SignedIn>);
 
-impl FromRequestParts<AppState> for MaybeSignedIn {
+impl FromRequestParts<Services> for MaybeSignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, Response> {
         match find(parts, state).await? {
             Found::SignedIn(signed_in) => Ok(MaybeSignedIn(Some(*signed_in))),
             _ => Ok(MaybeSignedIn(None)),
@@ -310,8 +305,8 @@ impl HasSession for Choosing {
 }
 
 /// Reads a form body within the configured size.
-async fn read_form(body: axum::body::Body, state: &AppState) -> Result<Form, Response> {
-    match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+async fn read_form(body: axum::body::Body, state: &Services) -> Result<Form, Response> {
+    match axum::body::to_bytes(body, state.body_limit.0).await {
         Ok(bytes) => Ok(Form::parse(&bytes)),
         Err(_) => Err(message(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -334,13 +329,13 @@ pub struct Posted<S> {
     pub form: Form,
 }
 
-impl<S> FromRequest<AppState> for Posted<S>
+impl<S> FromRequest<Services> for Posted<S>
 where
-    S: HasSession + FromRequestParts<AppState, Rejection = Response> + Send,
+    S: HasSession + FromRequestParts<Services, Rejection = Response> + Send,
 {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+    async fn from_request(request: Request, state: &Services) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let by = S::from_request_parts(&mut parts, state).await?;
         let form = read_form(body, state).await?;
@@ -355,10 +350,10 @@ where
 /// `cloudtrust_form` cookie.
 pub struct SignedOutForm(pub Form);
 
-impl FromRequest<AppState> for SignedOutForm {
+impl FromRequest<Services> for SignedOutForm {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+    async fn from_request(request: Request, state: &Services) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
         let form = read_form(body, state).await?;
         if !genuine_signed_out(&parts.headers, &form) {

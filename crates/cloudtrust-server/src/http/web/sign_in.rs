@@ -1,11 +1,10 @@
 //! Signing in to the console, choosing a customer, signing out.
 //!
-//! Failed sign-ins count against the same buckets as failed token requests: per email address
-//! and source address, and per source address; too many, and sign-in is refused for a while.
+//! Passwords are checked by the authentication service, which counts failed sign-ins and
+//! refuses sign-in for a while after too many.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Extension, RawQuery, State};
@@ -17,9 +16,10 @@ use super::session::{
     Choosing, FormToken, MaybeSignedIn, Posted, SESSION_COOKIE, SignedOutForm, clear_cookie,
     forged, is_https, set_cookie,
 };
-use crate::http::AppState;
-use crate::http::region::Serving;
-use crate::throttle::Subject;
+use crate::auth::{Auth, Refusal};
+use crate::domain::Directory;
+use crate::domain::console_sessions::ConsoleSessions;
+use crate::regions::Serving;
 
 /// Where a signed-in administrator lands.
 pub const HOME_PATH: &str = "/console/iam";
@@ -79,7 +79,8 @@ pub async fn show(
 
 /// `POST /console/signin`: email and password; a new session on success.
 pub async fn submit(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
+    State(sessions): State<ConsoleSessions>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(serving): Extension<Arc<Serving>>,
     headers: HeaderMap,
@@ -106,49 +107,36 @@ pub async fn submit(
             "Enter your email address and your password.".to_owned(),
         );
     }
-    let key = format!("console:{}", email.to_lowercase());
     let source = peer.ip();
-    let person = Subject::Client(&key, source);
-    let address = Subject::Address(source);
-    let now = Instant::now();
-    let unix_now = state.clock.now();
-    let throttle = &state.throttle;
-    if let Some(wait) = throttle
-        .wait(person, now, unix_now)
-        .or_else(|| throttle.wait(address, now, unix_now))
-    {
-        tracing::info!(%source, "console sign-in refused: too many failed attempts");
-        let mut response = again(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-ins. For your protection, sign-in is paused: try again in \
-                 {wait} seconds."
-            ),
-        );
-        if let Ok(value) = wait.to_string().parse() {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+    let matched = match auth.authenticate_password(source, &email, password).await {
+        Ok(Ok(matched)) => matched,
+        Ok(Err(Refusal::Throttled(wait))) => {
+            let mut response = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed sign-ins. For your protection, sign-in is paused: try \
+                     again in {wait} seconds."
+                ),
+            );
+            if let Ok(value) = wait.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
         }
-        return response;
-    }
-    let matched = match state.directory.verify_sign_in(&email, password).await {
-        Ok(matched) => matched,
+        Ok(Err(_)) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                "That email address and password do not match an administrator. Check both \
+                 and try again."
+                    .to_owned(),
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "console sign-in failed");
             return unavailable();
         }
     };
-    if matched.is_empty() {
-        throttle.failed(person, now);
-        throttle.failed(address, now);
-        tracing::info!(%source, "console sign-in refused: wrong email or password");
-        return again(
-            StatusCode::UNAUTHORIZED,
-            "That email address and password do not match an administrator. Check both and try \
-             again."
-                .to_owned(),
-        );
-    }
-    let (session_token, session) = match state.console_sessions.start(&matched).await {
+    let (session_token, session) = match sessions.start(&matched).await {
         Ok(started) => started,
         Err(e) => {
             tracing::error!(error = %e, "starting a console session failed");
@@ -185,10 +173,10 @@ struct ChooseCustomerPage {
 }
 
 /// `GET /console/customers`: the customers the sign-in matched.
-pub async fn customers(State(state): State<AppState>, choosing: Choosing) -> Response {
+pub async fn customers(State(directory): State<Directory>, choosing: Choosing) -> Response {
     let mut choices = Vec::with_capacity(choosing.session.choices.len());
     for id in &choosing.session.choices {
-        let found = match state.directory.lookup_administrator(id).await {
+        let found = match directory.lookup_administrator(id).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, "listing a sign-in's customers failed");
@@ -196,7 +184,7 @@ pub async fn customers(State(state): State<AppState>, choosing: Choosing) -> Res
             }
         };
         let Some(admin) = found else { continue };
-        match state.directory.lookup_customer(&admin.customer_id).await {
+        match directory.lookup_customer(&admin.customer_id).await {
             Ok(customer) => choices.push(Choice {
                 administrator_id: admin.id,
                 customer_id: customer.id,
@@ -223,11 +211,10 @@ pub async fn customers(State(state): State<AppState>, choosing: Choosing) -> Res
 
 /// `POST /console/customers`: acts as the administrator of the chosen customer.
 pub async fn choose(
-    State(state): State<AppState>,
+    State(sessions): State<ConsoleSessions>,
     Posted { by: choosing, form }: Posted<Choosing>,
 ) -> Response {
-    match state
-        .console_sessions
+    match sessions
         .choose(
             &choosing.token,
             &choosing.session,
@@ -246,11 +233,11 @@ pub async fn choose(
 
 /// `POST /console/signout`: ends the session.
 pub async fn sign_out(
-    State(state): State<AppState>,
+    State(sessions): State<ConsoleSessions>,
     Extension(serving): Extension<Arc<Serving>>,
     Posted { by: choosing, .. }: Posted<Choosing>,
 ) -> Response {
-    if let Err(e) = state.console_sessions.end(&choosing.token).await {
+    if let Err(e) = sessions.end(&choosing.token).await {
         tracing::error!(error = %e, "ending a console session failed");
         return unavailable();
     }

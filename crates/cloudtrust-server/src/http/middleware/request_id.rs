@@ -1,25 +1,19 @@
-//! Per-request transaction id and the headers every response carries.
+//! The per-request transaction id.
 //!
 //! Clients may send `Citrix-TransactionId`; it is echoed back and used as `X-Cws-TransactionId`,
 //! otherwise a fresh id is made. The id is a field of the request's tracing span, so it is in
 //! every log line written while the request is handled.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
-
-use super::AppState;
 
 /// `Citrix-TransactionId`, sent by clients and echoed.
 pub static CITRIX_TRANSACTION_ID: HeaderName = HeaderName::from_static("citrix-transactionid");
 /// `X-Cws-TransactionId`, on every response.
 pub static X_CWS_TRANSACTION_ID: HeaderName = HeaderName::from_static("x-cws-transactionid");
-/// `X-CC-LocalGeo`, the serving region.
-pub static X_CC_LOCAL_GEO: HeaderName = HeaderName::from_static("x-cc-localgeo");
 
 /// The transaction id of the current request (a request extension).
 #[derive(Debug, Clone)]
@@ -37,29 +31,6 @@ fn acceptable(value: &HeaderValue) -> Option<&str> {
     ok.then_some(s)
 }
 
-/// The host the client asked for: `X-Forwarded-Host` from a trusted proxy, else the request
-/// target's authority (HTTP/2) or `Host`.
-fn requested_host<'r>(state: &AppState, request: &'r Request) -> Option<&'r str> {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded = peer
-        .filter(|ip| state.config.trusted_proxies.contains(ip))
-        .and_then(|_| request.headers().get("x-forwarded-host"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim);
-    forwarded
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .or_else(|| {
-            request
-                .headers()
-                .get(axum::http::header::HOST)
-                .and_then(|v| v.to_str().ok())
-        })
-}
-
 /// The path as logged: an invitation link's token is a secret and stays out of the logs.
 fn logged_path(path: &str) -> &str {
     if path.starts_with("/invitations/") {
@@ -70,11 +41,7 @@ fn logged_path(path: &str) -> &str {
 }
 
 /// The middleware.
-pub async fn transaction(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn transaction_id(mut request: Request, next: Next) -> Response {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
@@ -90,9 +57,6 @@ pub async fn transaction(
         path = %logged_path(request.uri().path()),
     );
     request.extensions_mut().insert(TransactionId(id.clone()));
-    let serving = state.regions.serving(requested_host(&state, &request));
-    let geo = serving.geo;
-    request.extensions_mut().insert(serving);
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "handled"));
 
@@ -104,13 +68,8 @@ pub async fn transaction(
         headers.insert(X_CWS_TRANSACTION_ID.clone(), value);
     }
     headers.insert(
-        axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("X-Cws-TransactionId"),
-    );
-    headers.insert(X_CC_LOCAL_GEO.clone(), HeaderValue::from_static(geo));
-    headers.insert(
-        axum::http::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     response
 }

@@ -39,6 +39,7 @@ pub struct Regions {
     hosts: crate::config::RegionHosts,
     global_host: Option<String>,
     issuers: Vec<String>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 const ALL: [Region; 4] = [Region::Us, Region::Eu, Region::ApS, Region::Jp];
@@ -87,6 +88,7 @@ impl Regions {
             hosts: config.region_hosts.clone(),
             global_host: config.global_host.clone(),
             issuers,
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 
@@ -118,6 +120,11 @@ impl Regions {
             }
             _ => Admission::Admitted,
         }
+    }
+
+    /// Whether `X-Forwarded-Host` from `peer` names the host a client asked for.
+    pub fn trusts_proxy(&self, peer: std::net::IpAddr) -> bool {
+        self.trusted_proxies.contains(&peer)
     }
 
     /// Every issuer tokens of this deployment may carry.

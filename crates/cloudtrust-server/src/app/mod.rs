@@ -1,0 +1,100 @@
+//! Wiring, and the only place that knows every part: [`Foundation`] (the database and the
+//! directory over it, what the command line and the server share) and [`RunningServer`] (the
+//! services, the background jobs and the listeners of a node).
+
+mod server;
+
+use std::sync::Arc;
+
+pub use server::RunningServer;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::Directory;
+use crate::domain::secrets::SecretHasher;
+use crate::error::{Error, Result};
+use crate::keys::kek::{KekSource, KeyEncryptionKey};
+use crate::store::{self, Store};
+
+/// Name of the setting that holds the KEK fingerprint.
+const KEK_FINGERPRINT: &str = "kek_fingerprint";
+/// Label of the subkey that keys the hash of API-client secrets.
+const SECRET_HASH_LABEL: &str = "cloudtrust/api-client-secret/v1";
+
+/// What the command line and the server both need: the database and the directory over it.
+#[derive(Debug)]
+pub struct Foundation {
+    /// The configuration in effect.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The key-encryption key, checked against the database.
+    pub kek: Arc<KeyEncryptionKey>,
+    /// The keyed hash of API-client secrets.
+    pub secrets: Arc<SecretHasher>,
+    /// Customers, administrators and API clients.
+    pub directory: Directory,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Foundation {
+    /// Connects, migrates and checks the key-encryption key (creating it on first use).
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Foundation> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir)?;
+        }
+        let store = Store::connect(&config.database_url()).await?;
+        store.migrate().await?;
+        let kek = open_kek(&config, &store).await?;
+        let secrets = Arc::new(SecretHasher::new(&kek.derive(SECRET_HASH_LABEL)));
+        let directory = Directory::new(store.clone(), clock.clone(), secrets.clone());
+        Ok(Foundation {
+            config,
+            store,
+            kek: Arc::new(kek),
+            secrets,
+            directory,
+            clock,
+        })
+    }
+}
+
+async fn open_kek(config: &Config, store: &Store) -> Result<KeyEncryptionKey> {
+    let mut kek = KeyEncryptionKey::locate(config.key_encryption_key.as_deref(), &config.data_dir)?;
+    let mut conn = store.conn().await?;
+    let recorded = store::settings::get(&mut conn, KEK_FINGERPRINT).await?;
+    if recorded.is_none()
+        && kek.source == KekSource::Generated
+        && let Err(e) = kek.save(&config.data_dir)
+    {
+        // Another process may have written one first: use that.
+        kek = KeyEncryptionKey::locate(None, &config.data_dir).map_err(|_| e)?;
+    }
+    let mismatch = |recorded: &str| {
+        Error::internal(format!(
+            "this database was set up with another key-encryption key (fingerprint {recorded}, \
+             this one {}); run with the data dir that holds its {} (--data-dir) or set \
+             CLOUDTRUST_KEY_ENCRYPTION_KEY",
+            kek.fingerprint(),
+            crate::keys::kek::KEK_FILE,
+        ))
+    };
+    match recorded {
+        Some(recorded) if recorded != kek.fingerprint() => return Err(mismatch(&recorded)),
+        Some(_) => {}
+        None => {
+            if kek.source == KekSource::Generated {
+                return Err(Error::internal(
+                    "the generated key-encryption key was not saved",
+                ));
+            }
+            let in_effect =
+                store::settings::set_once(&mut conn, KEK_FINGERPRINT, &kek.fingerprint()).await?;
+            if in_effect != kek.fingerprint() {
+                return Err(mismatch(&in_effect));
+            }
+        }
+    }
+    Ok(kek)
+}

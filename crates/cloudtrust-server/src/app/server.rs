@@ -1,0 +1,307 @@
+//! A node: its services built over a [`Foundation`], its background jobs, and its HTTP (and
+//! optional HTTPS) listeners, until stopped.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::Foundation;
+use crate::auth::{self, Auth};
+use crate::cache::AuthCache;
+use crate::changes::Follower;
+use crate::clock::Clock;
+use crate::config::{Config, DEFAULT_TLS_LISTEN};
+use crate::domain::Directory;
+use crate::domain::console_sessions::ConsoleSessions;
+use crate::domain::tokens::TokenPolicy;
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::http::{self, BodyLimit, PublicUrl, Services};
+use crate::jobs::{self, Jobs};
+use crate::keys::KeyRing;
+use crate::notify::Notifier;
+use crate::regions::Regions;
+use crate::store::{Backend, Store};
+use crate::throttle::Throttle;
+use crate::tls::{DevCertificates, ServerCertificate, dev_hosts, ensure_dev_certificates};
+use crate::usage::UsageRecorder;
+
+/// How long in-flight HTTPS requests may take to finish when the server stops.
+const TLS_GRACE: Duration = Duration::from_secs(10);
+
+/// A server running in the background of this process.
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The bound HTTPS address, when HTTPS is served.
+    pub tls_addr: Option<SocketAddr>,
+    /// The development certificates, with `tls_dev`.
+    pub dev_certificates: Option<DevCertificates>,
+    /// The public base URL (token `iss`).
+    pub base_url: String,
+    foundation: Foundation,
+    directory: Directory,
+    cache: Arc<AuthCache>,
+    usage: Arc<UsageRecorder>,
+    jobs: Jobs,
+    server: JoinHandle<std::io::Result<()>>,
+    tls: Option<(
+        axum_server::Handle<SocketAddr>,
+        JoinHandle<std::io::Result<()>>,
+    )>,
+}
+
+/// What HTTPS serves: the configured certificate, or the development one.
+fn tls_certificate(
+    config: &Config,
+) -> Result<Option<(ServerCertificate, Option<DevCertificates>)>> {
+    if config.tls_dev {
+        let dev = ensure_dev_certificates(&config.data_dir, &dev_hosts(config))?;
+        return Ok(Some((dev.server.clone(), Some(dev))));
+    }
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
+            };
+            Ok(Some((
+                ServerCertificate {
+                    cert_pem: read(cert)?,
+                    key_pem: read(key)?,
+                },
+                None,
+            )))
+        }
+        (None, None) => Ok(None),
+        _ => Err(Error::invalid(
+            "tls_cert",
+            "tls_cert and tls_key go together",
+        )),
+    }
+}
+
+/// The services of a node, and the parts its jobs need.
+struct Built {
+    services: Services,
+    cache: Arc<AuthCache>,
+    usage: Arc<UsageRecorder>,
+    throttle: Arc<Throttle>,
+    keys: Arc<KeyRing>,
+}
+
+async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
+    let config = &foundation.config;
+    let store = &foundation.store;
+    let clock = foundation.clock.clone();
+    let keys = Arc::new(
+        KeyRing::load(
+            store.clone(),
+            foundation.kek.clone(),
+            config.signing_algorithm,
+            clock.clone(),
+        )
+        .await?,
+    );
+    let regions = Arc::new(Regions::new(config, issuer));
+    let tokens = TokenPolicy {
+        issuers: regions.issuers().to_vec(),
+        issuer: issuer.to_owned(),
+        audience: config.token_audience.clone(),
+        lifetime_secs: i64::try_from(config.token_lifetime_secs)
+            .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
+    };
+    let cache = Arc::new(AuthCache::new(store.clone()));
+    let directory: Directory = foundation.directory.clone().reporting_to(cache.clone());
+    let usage = Arc::new(UsageRecorder::new(config.audit_each_token));
+    let throttle = Arc::new(Throttle::per_minute(
+        config.failed_attempts_per_client,
+        config.failed_attempts_per_address,
+        config.throttle_shared && store.backend() == Backend::Postgres,
+        clock.clone(),
+    ));
+    let sessions = ConsoleSessions::new(
+        store.clone(),
+        clock.clone(),
+        i64::try_from(config.console_idle_minutes.saturating_mul(60))
+            .map_err(|_| Error::invalid("console_idle_minutes", "too large"))?,
+    );
+    let auth = Arc::new(Auth::new(auth::Parts {
+        cache: cache.clone(),
+        directory: directory.clone(),
+        secrets: foundation.secrets.clone(),
+        throttle: throttle.clone(),
+        clock: clock.clone(),
+        regions: regions.clone(),
+        usage: usage.clone(),
+        keys: keys.clone(),
+        tokens,
+    }));
+    let services = Services {
+        auth,
+        directory,
+        sessions,
+        notifier: Arc::new(Notifier::new(config.mail_dir.clone())),
+        clock,
+        keys: keys.clone(),
+        health: Health::new(store.clone(), keys.clone()),
+        regions,
+        public_url: PublicUrl(Arc::from(issuer)),
+        body_limit: BodyLimit(config.max_body_bytes),
+    };
+    Ok(Built {
+        services,
+        cache,
+        usage,
+        throttle,
+        keys,
+    })
+}
+
+impl RunningServer {
+    /// Binds `config.listen` (port 0 picks a free port), builds the services and starts
+    /// serving.
+    pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr()?;
+        let base_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{addr}"),
+        };
+        let foundation = Foundation::open(config, clock).await?;
+        let Built {
+            services,
+            cache,
+            usage,
+            throttle,
+            keys,
+        } = build(&foundation, &base_url).await?;
+        let config = &foundation.config;
+        let store = &foundation.store;
+        let jobs = Jobs::new();
+        jobs.spawn(
+            Follower {
+                store: store.clone(),
+                cache: cache.clone(),
+                keys,
+                throttle: throttle.clone(),
+                clock: foundation.clock.clone(),
+                poll_every: Duration::from_millis(config.change_poll_millis),
+            }
+            .run(jobs.cancellation()),
+        );
+        jobs.spawn(jobs::flush_usage(
+            usage.clone(),
+            store.clone(),
+            Duration::from_millis(config.usage_flush_millis.max(10)),
+            jobs.cancellation(),
+        ));
+        jobs.spawn(jobs::purge_system_log(
+            services.directory.clone(),
+            foundation.clock.clone(),
+            config.audit_retention_days,
+            jobs.cancellation(),
+        ));
+        jobs.spawn(jobs::share_failures(
+            throttle,
+            store.clone(),
+            jobs.cancellation(),
+        ));
+        let directory = services.directory.clone();
+        let router = http::router(services);
+        let (tls, tls_addr, dev_certificates) = match tls_certificate(config)? {
+            None => (None, None, None),
+            Some((certificate, dev)) => {
+                let address = match config.tls_listen {
+                    Some(address) => address,
+                    None => DEFAULT_TLS_LISTEN
+                        .parse()
+                        .map_err(|_| Error::internal("bad default TLS address"))?,
+                };
+                let rustls = RustlsConfig::from_pem(certificate.cert_pem, certificate.key_pem)
+                    .await
+                    .map_err(|e| Error::invalid("tls_cert", format!("cannot use it: {e}")))?;
+                let handle = axum_server::Handle::new();
+                let serve = axum_server::bind_rustls(address, rustls)
+                    .handle(handle.clone())
+                    .serve(
+                        router
+                            .clone()
+                            .into_make_service_with_connect_info::<SocketAddr>(),
+                    );
+                let task = tokio::spawn(serve);
+                let bound = handle.listening().await.ok_or_else(|| {
+                    Error::internal(format!("cannot listen for HTTPS on {address}"))
+                })?;
+                (Some((handle, task)), Some(bound), dev)
+            }
+        };
+        let stop = jobs.cancellation();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+        });
+        Ok(RunningServer {
+            addr,
+            tls_addr,
+            dev_certificates,
+            base_url,
+            foundation,
+            directory,
+            cache,
+            usage,
+            jobs,
+            server,
+            tls,
+        })
+    }
+
+    /// The directory of this node (changes made through it reach this node's cache at once).
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.foundation.store
+    }
+
+    /// Whether this node follows changes made elsewhere, so its cache serves from memory.
+    pub fn follows_changes(&self) -> bool {
+        self.cache.is_trusted()
+    }
+
+    /// Runs until `signal` completes, then stops gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<()> {
+        signal.await;
+        self.stop().await
+    }
+
+    /// Stops accepting requests, lets those in flight finish, stops the jobs, writes pending
+    /// usage and closes the database.
+    pub async fn stop(self) -> Result<()> {
+        self.jobs.cancellation().cancel();
+        if let Some((handle, task)) = self.tls {
+            handle.graceful_shutdown(Some(TLS_GRACE));
+            let _ = task.await;
+        }
+        let served = self
+            .server
+            .await
+            .map_err(|e| Error::internal(format!("server task: {e}")))?;
+        self.jobs.stop().await;
+        self.usage.flush(&self.foundation.store).await?;
+        self.foundation.store.close().await;
+        served.map_err(Error::from)
+    }
+}

@@ -1,0 +1,87 @@
+//! Bearer tokens presented to cloudtrust's own APIs: beyond the signature and times, the
+//! client must still exist and its owner's access must not have been reduced since issuance.
+
+use std::sync::Arc;
+
+use super::{Auth, Elsewhere, Outcome, Refusal};
+use crate::domain::administrators::Administrator;
+use crate::domain::api_clients::ApiClientCredential;
+use crate::domain::audit::Actor;
+use crate::domain::customers::Customer;
+use crate::domain::tokens::{AccessClaims, TokenRejection};
+use crate::error::Result;
+use crate::regions::Serving;
+
+/// The caller behind a valid bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token's claims.
+    pub claims: AccessClaims,
+    /// The API client.
+    pub client: Arc<ApiClientCredential>,
+    /// The administrator it acts for, with current access.
+    pub owner: Arc<Administrator>,
+}
+
+impl Caller {
+    /// The caller as the directory sees it: its owner, with the owner's current access.
+    pub fn actor(&self) -> Actor {
+        Actor::administrator(&self.owner)
+    }
+}
+
+impl Auth {
+    /// The caller a presented bearer token stands for.
+    pub async fn caller(&self, token: &str) -> Result<Outcome<Caller>> {
+        Ok(self.check_bearer(token).await?.map_err(|reason| {
+            tracing::info!(%reason, "bearer token refused");
+            Refusal::Invalid
+        }))
+    }
+
+    /// The customer `customer_id`, as the token endpoints see it.
+    pub async fn customer(&self, customer_id: &str) -> Result<Option<Arc<Customer>>> {
+        self.cache.customer(customer_id).await
+    }
+
+    /// Where the customer `customer_id` is served instead, when `serving` may not serve it.
+    pub async fn served_elsewhere(
+        &self,
+        serving: &Serving,
+        customer_id: &str,
+    ) -> Result<Option<Elsewhere>> {
+        Ok(match self.cache.customer(customer_id).await? {
+            Some(customer) => self.elsewhere(serving, &customer),
+            None => None,
+        })
+    }
+
+    async fn check_bearer(&self, token: &str) -> Result<Result<Caller, TokenRejection>> {
+        let keys = self.keys.current();
+        let claims = match self.tokens.verify_access(&keys, token, self.clock.now()) {
+            Ok(claims) => claims,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let Some(client) = self
+            .cache
+            .client(&claims.sub)
+            .await?
+            .filter(|c| c.owner_id == claims.admin && c.customer_id == claims.customer)
+        else {
+            return Ok(Err(TokenRejection::ClientRemoved));
+        };
+        let Some(owner) = self
+            .cache
+            .administrator(&claims.admin)
+            .await?
+            .filter(|o| o.permission_generation == claims.generation)
+        else {
+            return Ok(Err(TokenRejection::StaleOwner));
+        };
+        Ok(Ok(Caller {
+            claims,
+            client,
+            owner,
+        }))
+    }
+}

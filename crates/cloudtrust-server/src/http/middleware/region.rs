@@ -1,0 +1,54 @@
+//! Which region a request is served as, from the host the client asked for; the answer goes
+//! into the request's extensions (`Arc<Serving>`) and `X-CC-LocalGeo`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::regions::Regions;
+
+/// `X-CC-LocalGeo`, the serving region.
+pub static X_CC_LOCAL_GEO: HeaderName = HeaderName::from_static("x-cc-localgeo");
+
+/// The host the client asked for: `X-Forwarded-Host` from a trusted proxy, else the request
+/// target's authority (HTTP/2) or `Host`.
+fn requested_host<'r>(regions: &Regions, request: &'r Request) -> Option<&'r str> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = peer
+        .filter(|ip| regions.trusts_proxy(*ip))
+        .and_then(|_| request.headers().get("x-forwarded-host"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    forwarded
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+        })
+}
+
+/// The middleware.
+pub async fn serving_region(
+    State(regions): State<Arc<Regions>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let serving = regions.serving(requested_host(&regions, &request));
+    let geo = serving.geo;
+    request.extensions_mut().insert(serving);
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(X_CC_LOCAL_GEO.clone(), HeaderValue::from_static(geo));
+    response
+}

@@ -1,0 +1,57 @@
+//! Background jobs of a running server, each in its own file: writing token usage, purging
+//! old system-log records, sharing failed-attempt counts between nodes, following changes made
+//! elsewhere. They run until cancelled; stopping the server cancels them and waits for each to
+//! finish what it is doing.
+
+mod shared_failures;
+mod system_log;
+mod usage;
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use shared_failures::share_failures;
+pub use system_log::purge_system_log;
+pub use usage::flush_usage;
+
+/// The jobs of one server, and how to stop them.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl Jobs {
+    /// No jobs yet.
+    pub fn new() -> Self {
+        Jobs::default()
+    }
+
+    /// The token a job watches to know it must stop.
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Starts a job.
+    pub fn spawn(&self, job: impl Future<Output = ()> + Send + 'static) {
+        self.tracker.spawn(job);
+    }
+
+    /// Cancels every job and waits until all have returned.
+    pub async fn stop(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Waits `every`, or returns `false` at once when `cancel` fires.
+pub async fn pause(every: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(every) => true,
+        _ = cancel.cancelled() => false,
+    }
+}
