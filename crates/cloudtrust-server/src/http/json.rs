@@ -34,22 +34,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a JSON body, naming what is wrong with it.
+/// Parses a JSON body, naming what is wrong with it and where.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiErrorResponse> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         ApiErrorResponse::bad_request("invalidJson", format!("The body is not JSON: {e}"), "body")
     })?;
-    serde_json::from_value(value).map_err(|e| {
-        let text = e.to_string();
-        let quoted = text.split('`').nth(1).unwrap_or("body").to_owned();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let error = e.into_inner();
+        let text = error.to_string();
+        // serde names the missing field or the refused variant between backticks; the path
+        // names where in the body that was ("." for the top level).
+        let quoted = text.split('`').nth(1).unwrap_or("body");
+        let at = |name: &str| match path.as_str() {
+            "." | "" => name.to_owned(),
+            outer => format!("{outer}.{name}"),
+        };
         if text.starts_with("missing field") {
-            ApiErrorResponse::bad_request("missing", format!("{quoted} is required"), &quoted)
+            let field = at(quoted);
+            ApiErrorResponse::bad_request("missing", format!("{field} is required"), &field)
         } else if text.starts_with("unknown variant") {
-            ApiErrorResponse::bad_request("invalidEnum", text.clone(), &quoted)
+            ApiErrorResponse::bad_request("invalidEnum", text.clone(), &path_or(&path, quoted))
         } else {
-            ApiErrorResponse::bad_request("invalidJson", text, "body")
+            ApiErrorResponse::bad_request("invalidJson", text, &path_or(&path, "body"))
         }
     })
+}
+
+/// The path of a value in the body, or `fallback` for the body itself.
+fn path_or(path: &str, fallback: &str) -> String {
+    match path {
+        "." | "" => fallback.to_owned(),
+        path => path.to_owned(),
+    }
 }
 
 /// The query parameters, names lowercased (Citrix's services match them in any case).
@@ -165,6 +182,12 @@ mod tests {
     }
 
     #[derive(Debug, serde::Deserialize)]
+    struct Outer {
+        #[serde(rename = "inner")]
+        _inner: Body,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
     enum Kind {
         A,
     }
@@ -186,5 +209,32 @@ mod tests {
         assert_eq!(body.name, "x");
         assert!(matches!(body.kind, Kind::A));
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn body_errors_say_where_the_problem_is() {
+        let named = |body: &[u8]| {
+            let refused = parse::<Outer>(body).expect_err("refused");
+            let error = refused.body();
+            (
+                error.name().to_owned(),
+                error.parameter("name").map(str::to_owned),
+            )
+        };
+        let at = |name: &str, field: &str| (name.to_owned(), Some(field.to_owned()));
+        assert_eq!(
+            named(br#"{"inner":{"kind":"A"}}"#),
+            at("missing", "inner.name")
+        );
+        assert_eq!(named(br#"{}"#), at("missing", "inner"));
+        assert_eq!(
+            named(br#"{"inner":{"name":"x","kind":"B"}}"#),
+            at("invalidEnum", "inner.kind")
+        );
+        assert_eq!(
+            named(br#"{"inner":{"name":1,"kind":"A"}}"#),
+            at("invalidJson", "inner.name")
+        );
+        assert_eq!(named(br#""x""#), at("invalidJson", "body"));
     }
 }

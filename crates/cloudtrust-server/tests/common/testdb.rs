@@ -1,5 +1,6 @@
 //! A fresh database per test, shared by the integration tests of every crate: a temporary
-//! SQLite file, or a new PostgreSQL database on `CLOUDTRUST_TEST_POSTGRES`, dropped afterwards.
+//! SQLite file, or a new PostgreSQL database on `CLOUDTRUST_TEST_POSTGRES`, dropped afterwards;
+//! and [`db_test!`], which runs one test body against each.
 
 use std::time::Duration;
 
@@ -86,6 +87,62 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// What a test body gets: something started over a fresh database of one backend.
+pub trait Fixture: Sized {
+    /// Starts it, or `None` when that backend is not available here.
+    fn start(backend: Backend) -> impl std::future::Future<Output = Option<Self>> + Send;
+}
+
+impl Fixture for TestDb {
+    async fn start(backend: Backend) -> Option<Self> {
+        TestDb::create(backend).await
+    }
+}
+
+/// Runs a test body twice, as `<name>::sqlite` and `<name>::postgres`, each with its own
+/// fixture over a fresh database: `async fn name(env) { … }` gets the crate's default
+/// fixture (`crate::support::DefaultFixture`), `async fn name(env: Type) { … }` a `Type`.
+///
+/// When the tests were built without `CLOUDTRUST_TEST_POSTGRES` (and not under `CI=true`),
+/// the PostgreSQL halves are marked ignored, so the test output says they did not run.
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($env:ident) $body:block) => {
+        $crate::testdb::db_test! {
+            $(#[$meta])* async fn $name($env: $crate::support::DefaultFixture) $body
+        }
+    };
+    ($(#[$meta:meta])* async fn $name:ident($env:ident: $fixture:ty) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn run($env: $fixture) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let backend = $crate::testdb::Backend::Sqlite;
+                if let Some(env) = <$fixture as $crate::testdb::Fixture>::start(backend).await {
+                    run(env).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                skip_postgres,
+                ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+            )]
+            async fn postgres() {
+                let backend = $crate::testdb::Backend::Postgres;
+                if let Some(env) = <$fixture as $crate::testdb::Fixture>::start(backend).await {
+                    run(env).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use db_test;
 
 /// Waits, bounded, until `check` holds; returns whether it did.
 pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool

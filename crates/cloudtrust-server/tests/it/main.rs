@@ -7,6 +7,7 @@ mod testdb;
 mod support;
 
 mod administration;
+mod architecture;
 mod bearer;
 mod browser;
 mod console;

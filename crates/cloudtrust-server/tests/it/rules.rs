@@ -1,4 +1,6 @@
-//! The administration model's rules (seed 000: API clients follow their owner).
+//! The administration model's rules (seed 000: API clients follow their owner): who may do
+//! what is tested on the directory alone (`Rules`, no server); what it means for tokens, over
+//! HTTP (`Env`).
 
 use cloudtrust_server::domain::audit::{Actor, event_types};
 use cloudtrust_server::domain::customers::Region;
@@ -8,17 +10,16 @@ use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, NOTIFICATIONS}
 use cloudtrust_server::error::Error;
 use cloudtrust_server::store;
 
-use crate::support::db_test;
+use crate::support::{Rules, db_test};
 
-async fn audit_log(env: &crate::support::Env, customer: &str) -> Vec<(String, String)> {
-    let store = env.server.store();
+async fn audit_log(store: &store::Store, customer: &str) -> Vec<(String, String)> {
     store::audit::event_types(&mut store.conn().await.expect("conn"), customer)
         .await
         .expect("audit events")
 }
 
 db_test! {
-    async fn clients_are_listed_only_for_their_owner(env) {
+    async fn clients_are_listed_only_for_their_owner(env: Rules) {
         let seed = env.seed().await;
         let operator = Actor::operator();
         let directory = env.directory();
@@ -39,7 +40,7 @@ db_test! {
 }
 
 db_test! {
-    async fn only_administrators_holding_api_clients_can_own_clients(env) {
+    async fn only_administrators_holding_api_clients_can_own_clients(env: Rules) {
         env.seed().await;
         let operator = Actor::operator();
         let directory = env.directory();
@@ -74,7 +75,7 @@ db_test! {
         assert_eq!(env.me(&token).await.status(), 401, "tokens of removed clients stop working");
         let response = env.request_token("root", &seed.client_id, &seed.secret).await;
         assert_eq!(response.status(), 400, "a removed client gets no token");
-        let events = audit_log(&env, "acme").await;
+        let events = audit_log(env.server.store(), "acme").await;
         assert!(events.contains(&(event_types::ADMINISTRATOR_DELETE.to_owned(), removed.administrator.id.clone())));
         assert!(events.contains(&(event_types::SECURECLIENT_DELETE.to_owned(), seed.client_id.clone())));
     }
@@ -97,7 +98,7 @@ db_test! {
 }
 
 db_test! {
-    async fn the_last_full_administrator_stays(env) {
+    async fn the_last_full_administrator_stays(env: Rules) {
         let seed = env.seed().await;
         let operator = Actor::operator();
         let directory = env.directory();
@@ -115,7 +116,7 @@ db_test! {
 }
 
 db_test! {
-    async fn bad_input_is_refused_and_nothing_is_written(env) {
+    async fn bad_input_is_refused_and_nothing_is_written(env: Rules) {
         env.seed().await;
         let operator = Actor::operator();
         let directory = env.directory();
@@ -151,10 +152,10 @@ db_test! {
         env.token(&seed.client_id, &seed.secret).await;
         env.token(&seed.client_id, &seed.secret).await;
         let found = crate::support::eventually(std::time::Duration::from_secs(5), || async {
-            audit_log(&env, "acme").await.iter().any(|(t, _)| t == event_types::SECURECLIENT_TOKEN)
+            audit_log(env.server.store(), "acme").await.iter().any(|(t, _)| t == event_types::SECURECLIENT_TOKEN)
         }).await;
         assert!(found, "token usage reaches the audit log");
-        let events: Vec<String> = audit_log(&env, "acme").await.into_iter().map(|(t, _)| t).collect();
+        let events: Vec<String> = audit_log(env.server.store(), "acme").await.into_iter().map(|(t, _)| t).collect();
         for expected in [event_types::CUSTOMER_CREATE, event_types::ADMINISTRATOR_CREATE, event_types::SECURECLIENT_CREATE] {
             assert!(events.iter().any(|e| e == expected), "{expected} in {events:?}");
         }
@@ -164,7 +165,7 @@ db_test! {
 }
 
 db_test! {
-    async fn passwords_are_checked_and_set_only_by_their_owner_or_the_operator(env) {
+    async fn passwords_are_checked_and_set_only_by_their_owner_or_the_operator(env: Rules) {
         let seed = env.seed().await;
         let operator = Actor::operator();
         let directory = env.directory();
@@ -182,13 +183,13 @@ db_test! {
         let refused = directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email(&seed.admin), "someone else's passphrase").await;
         assert!(matches!(refused, Err(Error::Forbidden(_))), "not even a Full administrator sets another's password");
         directory.set_password(&Actor::administrator(&other), "acme", AdministratorRef::Email("other@acme.example"), "my own passphrase!").await.expect("its own");
-        let events = audit_log(&env, "acme").await;
+        let events = audit_log(env.store(), "acme").await;
         assert!(events.contains(&(event_types::ADMINISTRATOR_PASSWORD.to_owned(), other.id.clone())));
     }
 }
 
 db_test! {
-    async fn system_log_records_past_retention_are_purged_and_newer_ones_kept(env) {
+    async fn system_log_records_past_retention_are_purged_and_newer_ones_kept(env: Rules) {
         env.seed().await;
         env.clock.stop();
         let operator = Actor::operator();

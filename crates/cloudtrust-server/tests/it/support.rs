@@ -9,37 +9,20 @@ use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
-use cloudtrust_server::{Clock, Config, RunningServer, SystemClock};
+use cloudtrust_server::{Clock, Config, Foundation, RunningServer, SystemClock};
 
 pub use crate::testdb::{Backend, TestDb, eventually};
 
-/// Runs `$body` against each backend, as `<name>::sqlite` and `<name>::postgres`.
-macro_rules! db_test {
-    ($(#[$meta:meta])* async fn $name:ident($env:ident) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
+pub(crate) use crate::testdb::db_test;
 
-            $(#[$meta])*
-            async fn run($env: $crate::support::Env) $body
+/// What `db_test!` bodies get by default: a running server.
+pub type DefaultFixture = Env;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                if let Some(env) = $crate::support::Env::new($crate::support::Backend::Sqlite).await {
-                    run(env).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(env) = $crate::support::Env::new($crate::support::Backend::Postgres).await {
-                    run(env).await;
-                }
-            }
-        }
-    };
+impl crate::testdb::Fixture for Env {
+    async fn start(backend: Backend) -> Option<Self> {
+        Env::new(backend).await
+    }
 }
-pub(crate) use db_test;
 
 /// A clock the tests can move forward, and stop so that second boundaries cannot race.
 #[derive(Debug, Default)]
@@ -125,6 +108,76 @@ pub struct Seed {
     pub secret: String,
 }
 
+/// A customer `acme` with a Full administrator and one API client, made by the operator.
+pub async fn seed(directory: &Directory) -> Seed {
+    let operator = Actor::operator();
+    directory
+        .create_customer(&operator, Some("acme"), "Acme", Region::Us)
+        .await
+        .expect("customer");
+    directory
+        .add_administrator(
+            &operator,
+            "acme",
+            NewAdministrator::with_email("owner@acme.example", Some("Owner"), Access::Full),
+        )
+        .await
+        .expect("administrator");
+    let created = directory
+        .create_api_client(
+            &operator,
+            "acme",
+            AdministratorRef::Email("owner@acme.example"),
+            "ci",
+        )
+        .await
+        .expect("client");
+    Seed {
+        admin: "owner@acme.example".to_owned(),
+        client_id: created.client.id,
+        secret: created.secret,
+    }
+}
+
+/// The directory over a fresh database, without a server: for the rules of who may do what,
+/// below HTTP.
+pub struct Rules {
+    pub clock: Arc<TestClock>,
+    pub foundation: Foundation,
+    // Kept for its drop, last: the database outlives the foundation.
+    _db: TestDb,
+}
+
+impl crate::testdb::Fixture for Rules {
+    async fn start(backend: Backend) -> Option<Self> {
+        let db = TestDb::create(backend).await?;
+        let clock = Arc::new(TestClock::default());
+        let foundation = Foundation::open(db.config(), clock.clone())
+            .await
+            .expect("foundation opens");
+        Some(Rules {
+            clock,
+            foundation,
+            _db: db,
+        })
+    }
+}
+
+impl Rules {
+    pub fn directory(&self) -> &Directory {
+        &self.foundation.directory
+    }
+
+    pub fn store(&self) -> &cloudtrust_server::store::Store {
+        &self.foundation.store
+    }
+
+    /// A customer `acme` with a Full administrator and one API client.
+    pub async fn seed(&self) -> Seed {
+        seed(self.directory()).await
+    }
+}
+
 /// A running server over a fresh database, with an HTTP client.
 pub struct Env {
     pub clock: Arc<TestClock>,
@@ -183,34 +236,7 @@ impl Env {
 
     /// A customer `acme` with a Full administrator and one API client.
     pub async fn seed(&self) -> Seed {
-        let operator = Actor::operator();
-        let directory = self.directory();
-        directory
-            .create_customer(&operator, Some("acme"), "Acme", Region::Us)
-            .await
-            .expect("customer");
-        directory
-            .add_administrator(
-                &operator,
-                "acme",
-                NewAdministrator::with_email("owner@acme.example", Some("Owner"), Access::Full),
-            )
-            .await
-            .expect("administrator");
-        let created = directory
-            .create_api_client(
-                &operator,
-                "acme",
-                AdministratorRef::Email("owner@acme.example"),
-                "ci",
-            )
-            .await
-            .expect("client");
-        Seed {
-            admin: "owner@acme.example".to_owned(),
-            client_id: created.client.id,
-            secret: created.secret,
-        }
+        seed(self.directory()).await
     }
 
     /// Posts the client-credentials form to `/cctrustoauth2/{customer}/tokens/clients`.

@@ -5,34 +5,12 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub use crate::testdb::{Backend, TestDb, eventually};
+pub use crate::testdb::{TestDb, eventually};
 
-/// Runs `$body` against each backend, as `<name>::sqlite` and `<name>::postgres`.
-macro_rules! db_test {
-    (async fn $name:ident($db:ident) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
+pub(crate) use crate::testdb::db_test;
 
-            async fn run($db: $crate::support::TestDb) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                if let Some(db) = $crate::support::TestDb::create($crate::support::Backend::Sqlite).await {
-                    run(db).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = $crate::support::TestDb::create($crate::support::Backend::Postgres).await {
-                    run(db).await;
-                }
-            }
-        }
-    };
-}
-pub(crate) use db_test;
+/// What `db_test!` bodies get by default: a fresh database the binary is run against.
+pub type DefaultFixture = TestDb;
 
 impl TestDb {
     /// Runs `cloudtrust --data-dir … --database-url … <args>`.

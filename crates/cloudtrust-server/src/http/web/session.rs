@@ -9,6 +9,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+pub use axum_extra::extract::cookie::SameSite;
+use axum_extra::extract::cookie::{Cookie, CookieJar};
 
 use super::form::Form;
 use super::page::{Message, message};
@@ -28,15 +30,10 @@ pub const FORM_COOKIE: &str = "cloudtrust_form";
 pub const SIGN_IN_PATH: &str = "/console/signin";
 
 /// The value of cookie `name` in the request, if any.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
@@ -45,18 +42,33 @@ pub fn is_https(parts_serving: &Serving) -> bool {
     parts_serving.base_url.starts_with("https://")
 }
 
+fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// A `Set-Cookie` value: `HttpOnly`, for the whole site, `Secure` on HTTPS.
-pub fn set_cookie(name: &str, value: &str, same_site: &str, https: bool) -> HeaderValue {
-    let secure = if https { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+pub fn set_cookie(name: &str, value: &str, same_site: SameSite, https: bool) -> HeaderValue {
+    header_value(
+        &Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(same_site)
+            .secure(https)
+            .build(),
+    )
 }
 
 /// A `Set-Cookie` value that removes cookie `name`.
 pub fn clear_cookie(name: &str, https: bool) -> HeaderValue {
-    let secure = if https { "; Secure" } else { "" };
-    let text = format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    header_value(
+        &Cookie::build((name, ""))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(https)
+            .removal()
+            .build(),
+    )
 }
 
 /// Whether `given` is `expected`, in constant time.
@@ -101,13 +113,10 @@ impl FormToken {
     /// The token for a page about to show a signed-out form.
     pub fn for_page(headers: &HeaderMap, serving: &Serving) -> Self {
         match cookie(headers, FORM_COOKIE) {
-            Some(value) if value.len() >= 32 => FormToken {
-                value: value.to_owned(),
-                set: None,
-            },
+            Some(value) if value.len() >= 32 => FormToken { value, set: None },
             _ => {
                 let value = generate_secret();
-                let set = set_cookie(FORM_COOKIE, &value, "Strict", is_https(serving));
+                let set = set_cookie(FORM_COOKIE, &value, SameSite::Strict, is_https(serving));
                 FormToken {
                     value,
                     set: Some(set),
@@ -131,7 +140,7 @@ impl FormToken {
 /// cookie, and it does not come from another site.
 fn genuine_signed_out(headers: &HeaderMap, form: &Form) -> bool {
     let cookie = cookie(headers, FORM_COOKIE).unwrap_or_default();
-    !cross_site(headers) && same_token(form.get("csrf"), cookie)
+    !cross_site(headers) && same_token(form.get("csrf"), &cookie)
 }
 
 /// Whether a form of `session` is genuine: its `csrf` field is the session's token, and it
@@ -186,14 +195,11 @@ async fn find(parts: &Parts, state: &Services) -> Result<Found, Response> {
         tracing::error!(error = %e, "reading a console session failed");
         super::page::unavailable()
     };
-    let Some(session) = state.sessions.find(token).await.map_err(unavailable)? else {
+    let Some(session) = state.sessions.find(&token).await.map_err(unavailable)? else {
         return Ok(Found::None);
     };
     let Some(administrator_id) = session.administrator_id.clone() else {
-        return Ok(Found::Choosing(Choosing {
-            token: token.to_owned(),
-            session,
-        }));
+        return Ok(Found::Choosing(Choosing { token, session }));
     };
     let Some(administrator) = state
         .directory
@@ -213,7 +219,7 @@ async fn find(parts: &Parts, state: &Services) -> Result<Found, Response> {
         .get::<Arc<Serving>>()
         .is_some_and(|s| is_https(s));
     Ok(Found::SignedIn(Box::new(SignedIn {
-        token: token.to_owned(),
+        token,
         session,
         administrator,
         customer,

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::page::{Frame, render, unavailable};
 use super::session::{
-    Choosing, FormToken, MaybeSignedIn, Posted, SESSION_COOKIE, SignedOutForm, clear_cookie,
-    forged, is_https, set_cookie,
+    Choosing, FormToken, MaybeSignedIn, Posted, SESSION_COOKIE, SameSite, SignedOutForm,
+    clear_cookie, forged, is_https, set_cookie,
 };
 use crate::auth::{Auth, Refusal};
 use crate::domain::Directory;
@@ -152,7 +152,12 @@ pub async fn submit(
     let mut response = Redirect::to(to).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &session_token, "Lax", is_https(&serving)),
+        set_cookie(
+            SESSION_COOKIE,
+            &session_token,
+            SameSite::Lax,
+            is_https(&serving),
+        ),
     );
     response
 }
