@@ -170,9 +170,14 @@ impl Follower {
                                 .unwrap_or((notification.payload(), ""));
                             self.apply(kind, key).await;
                         }
+                        // The connection was lost: notifications may have been missed, and
+                        // more will be until a new listener is in place, so nothing cached
+                        // can be trusted until then.
                         Ok(None) => {
-                            tracing::warn!("change notifications interrupted; cache emptied");
-                            self.cache.clear();
+                            tracing::warn!("change notifications interrupted; cache disabled until listening again");
+                            self.cache.set_trusted(false);
+                            outage = true;
+                            break;
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "change listener failed; cache disabled until the connection is back");

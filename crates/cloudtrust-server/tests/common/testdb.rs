@@ -66,6 +66,16 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The PostgreSQL database's name and the URL of the server's maintenance database, for
+    /// tests that act on the database from outside.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        self.postgres
+            .as_ref()
+            .map(|(admin_url, name)| (name.as_str(), admin_url.as_str()))
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {

@@ -16,6 +16,7 @@ db_test! {
     async fn a_client_deleted_on_one_node_gets_no_token_from_another(env) {
         let seed = env.seed().await;
         let other = env.another_node().await;
+        following(&other).await;
         let http = &env.http;
         // Warm the other node's cache.
         assert_eq!(token_request(http, &other.base_url, "root", &seed.client_id, &seed.secret).await.status(), 200);
@@ -49,6 +50,7 @@ db_test! {
             .await
             .expect("second admin");
         let other = env.another_node().await;
+        following(&other).await;
         let token = env.token(&seed.client_id, &seed.secret).await;
         let me_on_other = || async {
             env.http.get(format!("{}/cvadapis/me", other.base_url))
@@ -63,4 +65,87 @@ db_test! {
         assert!(eventually(PROPAGATION, || async { me_on_other().await == 401 }).await);
         other.stop().await.expect("stop");
     }
+}
+
+/// Waits until `node` follows changes made elsewhere (its cache serves from memory), failing
+/// the test if it never does.
+async fn following(node: &cloudtrust_server::RunningServer) {
+    assert!(
+        eventually(PROPAGATION, || async { node.follows_changes() }).await,
+        "{} follows changes made elsewhere",
+        node.base_url
+    );
+}
+
+/// A PostgreSQL node that loses its `LISTEN` connection stops serving from its cache until it
+/// listens again, then follows changes as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listens_again() {
+    use sqlx::{Connection, Executor};
+    let Some(env) = crate::support::Env::new(crate::support::Backend::Postgres).await else {
+        return;
+    };
+    let seed = env.seed().await;
+    following(&env.server).await;
+    let (name, admin_url) = env.db.postgres().expect("a PostgreSQL database");
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("maintenance connection");
+    let sql = |text: String| sqlx::AssertSqlSafe(text);
+    // No new connection can be made, and the listener's is cut.
+    admin
+        .execute(sql(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+        )))
+        .await
+        .expect("refuse connections");
+    admin
+        .execute(sql(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND query ILIKE 'LISTEN%'"
+        )))
+        .await
+        .expect("cut the listener");
+    let stopped = eventually(PROPAGATION, || async { !env.server.follows_changes() }).await;
+    admin
+        .execute(sql(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+        )))
+        .await
+        .expect("allow connections");
+    assert!(
+        stopped,
+        "the cache is not trusted while nothing is listened to"
+    );
+    following(&env.server).await;
+
+    // Listening again, it sees a deletion made elsewhere (by the command line's directory,
+    // which tells no cache).
+    assert_eq!(
+        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
+            .await
+            .status(),
+        200
+    );
+    let command_line = cloudtrust_server::Foundation::open(env.db.config(), env.clock.clone())
+        .await
+        .expect("another process's foundation");
+    command_line
+        .directory
+        .delete_api_client(&Actor::operator(), "acme", &seed.client_id)
+        .await
+        .expect("delete");
+    let refused = eventually(PROPAGATION, || async {
+        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
+            .await
+            .status()
+            == 400
+    })
+    .await;
+    assert!(refused, "the deletion reached the node's cache");
+    let _ = admin.close().await;
 }
