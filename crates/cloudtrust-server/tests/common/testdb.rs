@@ -69,6 +69,8 @@ impl TestDb {
 impl TestDb {
     /// The PostgreSQL database's name and the URL of the server's maintenance database, for
     /// tests that act on the database from outside.
+    // Shared by the test binaries of every crate; not every one acts on its database so.
+    #[allow(dead_code)]
     pub fn postgres(&self) -> Option<(&str, &str)> {
         self.postgres
             .as_ref()
