@@ -188,7 +188,7 @@ impl App {
             lifetime_secs: i64::try_from(foundation.config.token_lifetime_secs)
                 .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
         };
-        let notifier = Notifier::new(foundation.config.mail_dir.clone());
+        let notifier = Notifier::new(&foundation.config)?;
         let usage = UsageRecorder::new(foundation.config.audit_each_token);
         let throttle = Throttle::per_minute(
             foundation.config.failed_attempts_per_client,

@@ -84,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v0/oauth/token", get(smart::token))
         .route("/v0/me", get(smart::me))
         .route(
-            "/invitations/{token}",
+            &invitations::route(),
             get(invitations::show).post(invitations::accept),
         )
         .route("/healthz", get(ops::healthz))
