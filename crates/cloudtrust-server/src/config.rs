@@ -56,9 +56,15 @@ pub struct Config {
     pub change_poll_millis: u64,
     /// How often, in milliseconds, token usage is written to the database.
     pub usage_flush_millis: u64,
-    /// Folder where messages to people (invitations) are written as `.eml` files; none are
-    /// sent without it.
+    /// Folder where messages to people (invitations) are written as `.eml` files, when
+    /// `smtp_url` is not set; with neither, no message is sent.
     pub mail_dir: Option<PathBuf>,
+    /// The `From` mailbox of messages to people, such as `cloudtrust <cloudtrust@example.com>`.
+    pub mail_from: String,
+    /// The SMTP server that sends messages to people, as a URL: `smtp://host:port` (plain),
+    /// `smtp://host?tls=required` (STARTTLS), `smtps://host` (TLS from the start), with
+    /// `user:password@` before the host to authenticate. When set, `mail_dir` is not used.
+    pub smtp_url: Option<String>,
     /// Besides the per-client counts, give every issued bearer token its own system-log
     /// record (`platform/secureclient/token/issued`, target: the token's `jti`).
     pub audit_each_token: bool,
@@ -100,6 +106,8 @@ impl Default for Config {
             change_poll_millis: 250,
             usage_flush_millis: 1000,
             mail_dir: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            smtp_url: None,
             audit_each_token: false,
             audit_retention_days: 90,
             failed_attempts_per_client: 10,
@@ -151,6 +159,9 @@ impl RegionHosts {
 /// Where HTTPS listens when asked for without an address.
 pub const DEFAULT_TLS_LISTEN: &str = "127.0.0.1:8443";
 
+/// The `From` of messages to people when `mail_from` is not set.
+pub const DEFAULT_MAIL_FROM: &str = "cloudtrust <cloudtrust@localhost>";
+
 /// The name of the default SQLite database file in the data dir.
 pub const DEFAULT_DATABASE_FILE: &str = "cloudtrust.db";
 
@@ -191,6 +202,15 @@ impl Config {
             *path = std::path::absolute(&*path)?;
         }
         Ok(())
+    }
+
+    /// The SMTP URL in effect: `smtp_url` unless it is blank (so an empty
+    /// `CLOUDTRUST_SMTP_URL` turns SMTP off).
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
     }
 
     /// The database URL in effect.

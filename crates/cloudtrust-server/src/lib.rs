@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod keys;
+pub mod links;
 pub mod notify;
 pub mod regions;
 pub mod store;

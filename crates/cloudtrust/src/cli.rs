@@ -13,7 +13,8 @@ use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::{Access, CATALOGUE};
-use cloudtrust_server::notify::Notifier;
+use cloudtrust_server::links::invitation_link;
+use cloudtrust_server::notify::{Delivery, Notifier};
 use cloudtrust_server::store::Store;
 use cloudtrust_server::{Config, RunningServer, SystemClock};
 use serde::Serialize;
@@ -342,13 +343,14 @@ fn init_tracing(default: &str) {
 
 async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     init_tracing("info");
-    if dev_mode && config.mail_dir.is_none() {
-        // Invitations made in development land where the developer can read them.
+    if dev_mode && config.mail_dir.is_none() && config.smtp_url().is_none() {
+        // Invitations made in development land where the developer can read them, unless
+        // the developer chose where they go.
         config.mail_dir = Some(config.data_dir.join(dev::MAIL_DIR));
     }
     let data_dir = config.data_dir.clone();
     let database = config.database_url();
-    let mail_dir = config.mail_dir.clone().unwrap_or_default();
+    let mail = Delivery::of(&config)?;
     let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
     tracing::info!(url = %server.base_url, "cloudtrust is listening");
     if let Some(address) = server.tls_addr {
@@ -368,7 +370,7 @@ async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
         let places = dev::Places {
             data_dir: &data_dir,
             database: &database,
-            mail_dir: &mail_dir,
+            mail: &mail,
         };
         dev::announce(&credentials, &server.base_url, &places);
     }
@@ -424,6 +426,8 @@ async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()>
             out.administrator(&admin)
         }
         AdminCommand::Invite(args) => {
+            // Made first so that a bad mail setting refuses the command before it invites.
+            let notifier = Notifier::new(&f.config)?;
             let invitation = f
                 .directory
                 .invite_administrator(&actor, &args.customer, args.new_administrator()?)
@@ -432,11 +436,8 @@ async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()>
                 Some(url) => url.trim_end_matches('/').to_owned(),
                 None => format!("http://{}", f.config.listen),
             };
-            Notifier::new(f.config.mail_dir.clone()).invitation(&invitation, &base_url);
-            out.invitation(
-                &invitation,
-                &Notifier::invitation_link(&invitation, &base_url),
-            )
+            notifier.deliver_invitation(&invitation, &base_url).await;
+            out.invitation(&invitation, &invitation_link(&invitation, &base_url))
         }
         AdminCommand::SetAccess {
             customer,

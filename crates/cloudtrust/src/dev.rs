@@ -13,6 +13,7 @@ use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::error::Error;
+use cloudtrust_server::notify::Delivery;
 use cloudtrust_server::tls::{DevCertificates, hosts_line};
 
 /// The file the credentials are saved to, in the data dir.
@@ -203,8 +204,8 @@ pub struct Places<'a> {
     pub data_dir: &'a Path,
     /// The database URL.
     pub database: &'a str,
-    /// The mail drop of invitations.
-    pub mail_dir: &'a Path,
+    /// Where invitations go.
+    pub mail: &'a Delivery,
 }
 
 /// Prints the credentials and the seed's curl command for this server.
@@ -212,7 +213,7 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     let Places {
         data_dir,
         database,
-        mail_dir,
+        mail,
     } = places;
     let env_file = data_dir.join(ENV_FILE);
     println!();
@@ -244,10 +245,7 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     println!();
     print!("{}", console_exports(c));
     println!();
-    println!(
-        "Invitations to new administrators are written to {}",
-        mail_dir.display()
-    );
+    println!("Invitations to new administrators are {mail}");
     println!();
 }
 

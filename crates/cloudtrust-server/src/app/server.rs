@@ -145,7 +145,7 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         auth,
         directory,
         sessions,
-        notifier: Arc::new(Notifier::new(config.mail_dir.clone())),
+        notifier: Arc::new(Notifier::new(config)?),
         clock,
         keys: keys.clone(),
         health: Health::new(store.clone(), keys.clone()),

@@ -14,10 +14,14 @@ use super::web::session::{FormToken, SignedOutForm};
 use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::error::Error;
+use crate::links::INVITATIONS_PATH;
 use crate::regions::Serving;
 
-/// Where invitation links point, under the public base URL.
-pub const INVITATIONS_PATH: &str = "/invitations";
+/// The route of invitation links: the same path [`crate::links::invitation_link`] builds, so
+/// a link sent out always reaches this handler.
+pub fn route() -> String {
+    format!("{INVITATIONS_PATH}/{{token}}")
+}
 
 #[derive(Template)]
 #[template(path = "invitation.html")]

@@ -80,7 +80,7 @@ pub fn router(services: Services) -> Router {
             get(move |serving| openapi::serve(document, serving)),
         )
         .route(
-            "/invitations/{token}",
+            &invitations::route(),
             get(invitations::show).post(invitations::accept),
         )
         .merge(web::routes())

@@ -4,6 +4,9 @@
 #[path = "../common/testdb.rs"]
 mod testdb;
 
+#[path = "../common/smtp_sink.rs"]
+mod smtp_sink;
+
 mod support;
 
 mod administration;
@@ -14,6 +17,7 @@ mod console;
 mod discovery;
 mod go_sdk;
 mod logging;
+mod mail;
 mod nodes;
 mod openapi;
 mod ops;

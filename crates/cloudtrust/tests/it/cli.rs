@@ -1,6 +1,7 @@
 //! Local administration through the command line, directly on the database.
 
-use crate::support::{TestDb, db_test};
+use crate::smtp_sink::smtp_sink;
+use crate::support::{TestDb, cloudtrust, db_test};
 
 /// Asserts a command failed with exactly one line on stderr.
 fn refused(db: &TestDb, args: &[&str]) -> String {
@@ -97,6 +98,39 @@ db_test! {
         assert_eq!(count(&db.json(&["smart-key", "list", "--customer", "acme", "--admin", "ann@acme.example"])), 0);
         refused(&db, &["smart-key", "delete", "--customer", "acme", "--key", key]);
         assert!(db.run(&["migrate"]).status.success());
+    }
+}
+
+db_test! {
+    async fn admin_invite_sends_by_smtp_before_it_exits(db) {
+        let (port, mut received) = smtp_sink().await;
+        db.json(&["customer", "create", "--id", "acme", "--name", "Acme"]);
+        let invite = |email: &str, mail_from: &str| {
+            cloudtrust(db.data_dir.path())
+                .args(["--database-url", &db.url])
+                .env("CLOUDTRUST_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+                .env("CLOUDTRUST_MAIL_FROM", mail_from)
+                .args(["admin", "invite", "--customer", "acme", "--email", email, "--full", "--json"])
+                .output()
+                .expect("run cloudtrust")
+        };
+        let out = invite("cy@acme.example", "Acme Access <access@acme.example>");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let invited: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let link = invited["invitation_link"].as_str().expect("link");
+        let delivered = received.try_recv().expect("the message was sent before the command exited");
+        assert_eq!(delivered.mail_from, "MAIL FROM:<access@acme.example>");
+        assert_eq!(delivered.rcpt_to, ["RCPT TO:<cy@acme.example>"]);
+        assert!(String::from_utf8_lossy(&delivered.data).contains(&format!("\r\n{link}\r\n")), "the message holds the printed link");
+        assert!(!db.data_dir.path().join("mail").exists(), "SMTP is used, not the mail drop");
+
+        // A bad mail_from refuses the command before anything is invited.
+        let out = invite("dee@acme.example", "not a mailbox");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("mail_from"), "{stderr}");
+        let listed = db.json(&["admin", "list", "--customer", "acme"]);
+        assert!(!listed.as_array().expect("admins").iter().any(|a| a["email"] == "dee@acme.example"));
     }
 }
 

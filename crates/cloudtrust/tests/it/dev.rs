@@ -135,6 +135,36 @@ async fn dev_mode_prints_working_credentials_and_reuses_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_mode_with_an_smtp_url_names_the_server_without_its_password() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = cloudtrust(dir.path());
+    // Nothing is invited here, so nothing connects to this port.
+    command.env(
+        "CLOUDTRUST_SMTP_URL",
+        "smtp://mailer:s3cret@127.0.0.1:2525?tls=required",
+    );
+    let server = Server::start(command, true).await;
+    let printed = server.stdout.join("\n");
+    let line = printed
+        .lines()
+        .find(|l| l.starts_with("Invitations to new administrators"))
+        .unwrap_or_else(|| panic!("where invitations go, in {printed}"));
+    assert_eq!(
+        line,
+        "Invitations to new administrators are sent by SMTP through smtp://127.0.0.1:2525?tls=required"
+    );
+    assert!(
+        !printed.contains("s3cret") && !printed.contains("mailer"),
+        "{printed}"
+    );
+    assert!(
+        !dir.path().join("mail").exists(),
+        "no mail drop is set up when SMTP is configured"
+    );
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_dev_prints_the_ca_and_hosts_line_and_saves_them() {
     // A data dir given relative to the working directory, as `--data-dir data` would be.
     let dir = tempfile::tempdir().expect("temp dir");

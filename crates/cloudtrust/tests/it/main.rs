@@ -4,6 +4,9 @@
 #[path = "../../../cloudtrust-server/tests/common/testdb.rs"]
 mod testdb;
 
+#[path = "../../../cloudtrust-server/tests/common/smtp_sink.rs"]
+mod smtp_sink;
+
 mod support;
 
 mod cli;

@@ -64,6 +64,10 @@ pub fn cloudtrust(data_dir: &Path) -> Command {
         .arg(data_dir)
         .env_remove("CLOUDTRUST_DATABASE_URL")
         .env_remove("CLOUDTRUST_KEY_ENCRYPTION_KEY")
+        // A developer's own mail settings must not send the tests' invitations anywhere.
+        .env_remove("CLOUDTRUST_SMTP_URL")
+        .env_remove("CLOUDTRUST_MAIL_DIR")
+        .env_remove("CLOUDTRUST_MAIL_FROM")
         .env("RUST_LOG", "warn");
     command
 }
