@@ -8,7 +8,7 @@ use cloudtrust_server::domain::directory::AdministratorRef;
 use cloudtrust_server::store;
 use serde_json::Value;
 
-use crate::support::{Backend, Env, eventually};
+use crate::support::{Backend, Env, eventually, node_url};
 
 /// Failures per minute allowed in these tests: one token back every half second.
 const LIMIT: u32 = 120;
@@ -223,7 +223,7 @@ async fn failures_add_up_across_nodes_when_shared() {
     for _ in 0..half {
         let response = crate::support::token_request(
             &env.http,
-            &other.base_url,
+            &node_url(&other),
             "root",
             &seed.client_id,
             "wrong",
@@ -232,7 +232,7 @@ async fn failures_add_up_across_nodes_when_shared() {
         // The second node may already apply the block the first node's counts started.
         assert!([400, 429].contains(&response.status().as_u16()));
     }
-    for base in [env.base(), other.base_url.as_str()] {
+    for base in [env.base(), node_url(&other).as_str()] {
         let blocked = eventually(Duration::from_secs(5), || async {
             crate::support::token_request(&env.http, base, "root", &seed.client_id, &seed.secret)
                 .await
@@ -244,3 +244,4 @@ async fn failures_add_up_across_nodes_when_shared() {
     }
     other.stop().await.expect("second node stops");
 }
+
