@@ -192,14 +192,19 @@ db_test! {
         assert_eq!(page.status(), 303);
         assert!(env.directory().api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.iter().all(|c| c.name != "late"));
 
-        // However busy, a session lasts 12 hours at most.
+        // However busy, a session lasts 12 hours at most: used every 29 minutes, it serves
+        // pages up to 11 h 36 min (24 uses) and ends at the first use past 12 hours.
         let (web, _) = signed_in(&env, &seed.admin).await;
-        for _ in 0..25 {
+        for use_number in 1..=24 {
             env.clock.advance(29 * 60);
-            let _ = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+            let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+            assert_eq!(page.status(), 200, "use {use_number}, {} minutes in: before the cap", use_number * 29);
         }
+        env.clock.advance(29 * 60);
         let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
-        assert_eq!((page.status().as_u16(), location(&page)), (303, "/console/signin?ended=1"));
+        assert_eq!((page.status().as_u16(), location(&page)), (303, "/console/signin?ended=1"), "725 minutes in: past the cap");
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!(page.status(), 303, "and it stays ended");
     }
 }
 
@@ -464,3 +469,4 @@ db_test! {
         }
     }
 }
+
