@@ -7,5 +7,6 @@ mod testdb;
 mod support;
 
 mod cli;
+mod config;
 mod dev;
 mod processes;
