@@ -15,8 +15,16 @@ use std::time::{Duration, Instant};
 use cloudtrust_proto::{ClientCredentialsRequest, ClientCredentialsResponse, OAuthErrorBody};
 use tokio::sync::Mutex;
 
-/// How long before expiry a cached token is renewed.
+/// How long before expiry a cached token is renewed (for tokens living two minutes or more;
+/// shorter-lived ones are renewed once half their lifetime has passed, see [`renew_after`]).
 pub const RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+/// How long a token of `lifetime` is used before it is renewed: until [`RENEW_BEFORE`] before
+/// its expiry, or until half its lifetime when that comes first, so that a token living less
+/// than two minutes is still reused for a while and is still renewed before it expires.
+pub fn renew_after(lifetime: Duration) -> Duration {
+    lifetime - RENEW_BEFORE.min(lifetime / 2)
+}
 
 /// What can go wrong getting a token.
 #[derive(Debug, thiserror::Error)]
@@ -103,9 +111,15 @@ impl TokenSource {
         }
         let started = Instant::now();
         let (token, lifetime) = self.fetch().await?;
+        let renew_at = started.checked_add(renew_after(lifetime)).ok_or_else(|| {
+            ClientError::BadResponse(format!(
+                "expires_in of {} seconds is out of range",
+                lifetime.as_secs()
+            ))
+        })?;
         *cached = Some(Cached {
             token: token.clone(),
-            renew_at: started + lifetime.saturating_sub(RENEW_BEFORE),
+            renew_at,
         });
         Ok(token)
     }
@@ -140,15 +154,27 @@ impl TokenSource {
                     status: status.as_u16(),
                     body,
                 },
-                Err(_) => ClientError::BadResponse(format!("status {status}")),
+                Err(_) => ClientError::BadResponse(format!(
+                    "status {status} without an OAuth 2.0 error body"
+                )),
             });
         }
-        let body: ClientCredentialsResponse =
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::BadResponse(e.to_string()))?;
-        let seconds: u64 =
-            body.expires_in.trim().parse().map_err(|_| {
-                ClientError::BadResponse(format!("expires_in `{}`", body.expires_in))
-            })?;
+        let body: ClientCredentialsResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            ClientError::BadResponse(format!(
+                "status {status} with a body that is not a token response: {e}"
+            ))
+        })?;
+        if body.access_token.trim().is_empty() {
+            return Err(ClientError::BadResponse(format!(
+                "status {status} with an empty access_token"
+            )));
+        }
+        let seconds: u64 = body.expires_in.trim().parse().map_err(|_| {
+            ClientError::BadResponse(format!(
+                "expires_in `{}` is not a number of seconds",
+                body.expires_in
+            ))
+        })?;
         Ok((body.access_token, Duration::from_secs(seconds)))
     }
 }

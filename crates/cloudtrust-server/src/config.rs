@@ -27,7 +27,7 @@ pub struct Config {
     /// The public host of each region served; a request to one of them serves only customers
     /// homed in its region. Remove a region's entry to stop serving it.
     pub region_hosts: RegionHosts,
-    /// The global host, serving customers homed in `us`, `eu` and `ap-s`.
+    /// The global host, serving customers homed in `us`, `eu` and `ap-s`; empty for none.
     pub global_host: Option<String>,
     /// Proxies whose `X-Forwarded-Host` names the host a client asked for.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -146,6 +146,9 @@ impl Default for RegionHosts {
 
 impl RegionHosts {
     /// The host of `region`, if served.
+    /// An empty host (`jp = ""` in the file, `CLOUDTRUST_REGION_HOSTS__JP=` in the
+    /// environment) means the region has no host here: a file can only add to the defaults,
+    /// so this is how it takes one away.
     pub fn host(&self, region: Region) -> Option<&str> {
         match region {
             Region::Us => self.us.as_deref(),
@@ -153,6 +156,8 @@ impl RegionHosts {
             Region::ApS => self.ap_s.as_deref(),
             Region::Jp => self.jp.as_deref(),
         }
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
     }
 }
 
@@ -211,6 +216,14 @@ impl Config {
             .as_deref()
             .map(str::trim)
             .filter(|url| !url.is_empty())
+    }
+
+    /// The global host in effect (`None` when unset or empty).
+    pub fn global_host(&self) -> Option<&str> {
+        self.global_host
+            .as_deref()
+            .map(str::trim)
+            .filter(|host| !host.is_empty())
     }
 
     /// The database URL in effect.

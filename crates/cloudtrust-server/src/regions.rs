@@ -65,7 +65,7 @@ impl Regions {
                 ));
             }
         }
-        if let Some(host) = &config.global_host {
+        if let Some(host) = config.global_host() {
             by_host.push((
                 host.to_ascii_lowercase(),
                 Arc::new(Serving {
@@ -86,7 +86,7 @@ impl Regions {
             by_host,
             default,
             hosts: config.region_hosts.clone(),
-            global_host: config.global_host.clone(),
+            global_host: config.global_host().map(str::to_owned),
             issuers,
             trusted_proxies: config.trusted_proxies.clone(),
         }

@@ -15,6 +15,7 @@ use rcgen::{
 };
 
 use crate::config::Config;
+use crate::domain::customers::Region;
 use crate::error::{Error, Result};
 
 /// The development CA's certificate, in the data dir: what clients are told to trust.
@@ -62,11 +63,11 @@ pub struct DevCertificates {
 /// and global hosts, `*.cloud.com` (Workspace's per-customer hosts) and loopback.
 pub fn dev_hosts(config: &Config) -> Vec<String> {
     let regional = [
-        config.region_hosts.us.as_deref(),
-        config.region_hosts.eu.as_deref(),
-        config.region_hosts.ap_s.as_deref(),
-        config.region_hosts.jp.as_deref(),
-        config.global_host.as_deref(),
+        config.region_hosts.host(Region::Us),
+        config.region_hosts.host(Region::Eu),
+        config.region_hosts.host(Region::ApS),
+        config.region_hosts.host(Region::Jp),
+        config.global_host(),
     ];
     let mut hosts: Vec<String> = CLIENT_HOSTS
         .iter()

@@ -1,6 +1,7 @@
 //! The administration REST API (`/administrators`, `/secureClients`, `/systemlog/records`),
 //! driven with reqwest only, as Citrix's Go SDK and scripts call it.
 
+use cloudtrust_server::Error;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::{
@@ -306,6 +307,7 @@ db_test! {
         assert_eq!(admins.len(), 7);
         assert!(pages >= 4, "{pages} pages");
         let mut emails: Vec<&str> = admins.iter().map(|a| a["email"].as_str().expect("email")).collect();
+        emails.sort_unstable();
         emails.dedup();
         assert_eq!(emails.len(), 7, "no administrator twice");
 
@@ -398,7 +400,10 @@ db_test! {
         let pending = listed["items"].as_array().expect("items").iter().find(|a| a["email"] == "invitee@acme.example").expect("listed while pending").clone();
         assert_eq!((pending["pending"].clone(), pending["userId"].clone()), (Value::Bool(true), Value::Null));
         let refused = env.directory().create_api_client(&Actor::operator(), "acme", AdministratorRef::Email("invitee@acme.example"), "early").await;
-        assert!(refused.is_err(), "a pending administrator owns nothing");
+        assert!(
+            matches!(&refused, Err(Error::Forbidden(m)) if m.contains("has not accepted the invitation yet")),
+            "a pending administrator owns nothing: {:?}", refused.map(|c| c.client.id)
+        );
 
         let web = web_client();
         let page = web.get(&link).send().await.expect("request");
@@ -577,6 +582,10 @@ async fn each_token_gets_a_record_when_configured_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
 async fn each_token_gets_a_record_when_configured_postgres() {
     if let Some(env) = Env::with(crate::support::Backend::Postgres, |c| {
         c.audit_each_token = true
@@ -591,23 +600,42 @@ db_test! {
     async fn two_full_administrators_cannot_demote_each_other_at_once(env) {
         env.seed().await;
         let operator = Actor::operator();
-        env.directory().set_access(&operator, "acme", AdministratorRef::Email("owner@acme.example"), Access::custom([API_CLIENTS]).expect("known"), None).await.expect_err("the only Full administrator stays");
+        let directory = env.directory();
+        let fulls = || async {
+            let mut emails: Vec<String> = directory.list_administrators(&Actor::operator(), "acme", None).await.expect("list").items.into_iter()
+                .filter(|x| x.access == Access::Full).map(|x| x.email).collect();
+            emails.sort_unstable();
+            emails
+        };
+        let refused = directory.set_access(&operator, "acme", AdministratorRef::Email("owner@acme.example"), Access::custom([API_CLIENTS]).expect("known"), None).await;
+        assert!(matches!(&refused, Err(Error::Forbidden(m)) if m.contains("is the last Full administrator")), "the only Full administrator stays: {:?}", refused.err());
+        let custom = Access::custom([NOTIFICATIONS]).expect("known");
         for round in 0..5 {
             let (a, b) = (format!("a{round}@acme.example"), format!("b{round}@acme.example"));
             for email in [&a, &b] {
-                env.directory().add_administrator(&operator, "acme", NewAdministrator::with_email(email, None, Access::Full)).await.expect("admin");
+                directory.add_administrator(&operator, "acme", NewAdministrator::with_email(email, None, Access::Full)).await.expect("admin");
             }
-            if round == 0 {
-                env.directory().set_access(&operator, "acme", AdministratorRef::Email("owner@acme.example"), Access::custom([API_CLIENTS]).expect("known"), None).await.expect("demote the owner");
+            // Every Full administrator but this round's two is demoted first, so that exactly
+            // two remain and each demotion alone would leave one.
+            for earlier in fulls().await.into_iter().filter(|e| *e != a && *e != b) {
+                directory.set_access(&operator, "acme", AdministratorRef::Email(&earlier), custom.clone(), None).await.expect("demote an earlier Full administrator");
             }
-            let custom = Access::custom([NOTIFICATIONS]).expect("known");
+            let mut both = vec![a.clone(), b.clone()];
+            both.sort_unstable();
+            assert_eq!(fulls().await, both, "round {round}: exactly two Full administrators before the race");
+
             let (first, second) = tokio::join!(
-                env.directory().set_access(&operator, "acme", AdministratorRef::Email(&a), custom.clone(), None),
-                env.directory().set_access(&operator, "acme", AdministratorRef::Email(&b), custom.clone(), None),
+                directory.set_access(&operator, "acme", AdministratorRef::Email(&a), custom.clone(), None),
+                directory.set_access(&operator, "acme", AdministratorRef::Email(&b), custom.clone(), None),
             );
-            assert!(first.is_ok() || second.is_ok(), "one of them goes through");
-            let fulls = env.directory().list_administrators(&Actor::operator(), "acme", None).await.expect("list").items.into_iter().filter(|x| x.access == Access::Full).count();
-            assert!(fulls >= 1, "round {round}: a Full administrator remains");
+            let refusals: Vec<String> = [&first, &second].into_iter().filter_map(|r| r.as_ref().err()).map(ToString::to_string).collect();
+            assert_eq!(refusals.len(), 1, "round {round}: exactly one demotion is refused: {refusals:?}");
+            assert!(
+                [&first, &second].into_iter().any(|r| matches!(r, Err(Error::Forbidden(m)) if m.contains("is the last Full administrator of acme"))),
+                "round {round}: refused as the last Full administrator, not by an accident: {refusals:?}"
+            );
+            let survivor = if first.is_err() { &a } else { &b };
+            assert_eq!(fulls().await, vec![survivor.clone()], "round {round}: the refused one is the only Full administrator left");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! ended sessions. Screenshots of each page at 1280 and 390 pixels wide are saved under
 //! `target/browser-screenshots/`.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -48,16 +49,25 @@ async fn driver() -> Option<Driver> {
         eprintln!("skipping: Debian's chromium and chromium-driver are not installed");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
+    // chromedriver picks a free port itself with `--port=0` and prints it; should a version
+    // not announce one, try free ports until one binds (another process may take a port
+    // between our check and chromedriver's bind).
+    let mut started = None;
+    for attempt in 0..5 {
+        let port = if attempt == 0 {
+            0
+        } else {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        if let Some(running) = start_chromedriver(port).await {
+            started = Some(running);
+            break;
+        }
+    }
+    let (child, port) = started.expect("chromedriver starts and announces its port");
     let driver = Driver { child, port };
     let status = format!("http://127.0.0.1:{port}/status");
     let up = eventually(WAIT, || async {
@@ -68,6 +78,41 @@ async fn driver() -> Option<Driver> {
     .await;
     assert!(up, "chromedriver answers");
     Some(driver)
+}
+
+/// Starts chromedriver on `port` (0: a port of its choice) and reads the port it announces;
+/// `None` (and the process stopped) when it announces none, e.g. because the port was taken.
+async fn start_chromedriver(port: u16) -> Option<(Child, u16)> {
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // Reads stdout to its end, so that chromedriver never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(port) = announced_port(&line) {
+                let _ = tx.send(port);
+            }
+        }
+    });
+    match tokio::time::timeout(WAIT, rx.recv()).await {
+        Ok(Some(announced)) if announced != 0 => Some((child, announced)),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
+}
+
+/// The port of chromedriver's "ChromeDriver was started successfully on port 41235." line.
+fn announced_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("started successfully on port ")?;
+    rest.trim().trim_end_matches('.').parse().ok()
 }
 
 /// A headless Chromium session that saves downloads into `downloads`.
@@ -404,7 +449,9 @@ db_test! {
         let answered = eventually(WAIT, || async { status.text().await.is_ok_and(|t| t.starts_with("200")) }).await;
         assert!(answered, "Invoke API answers 200: {}", status.text().await.unwrap_or_default());
         let body = find(&browser, "#op-getMe .response .body").await.text().await.expect("body");
-        assert!(body.contains("\"CustomerId\"") || body.contains("acme"), "{body}");
+        let me: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("the body shown is JSON ({e}): {body}"));
+        assert_eq!(me["Customers"][0]["Id"], "acme", "{body}");
+        assert_eq!(me["VerifiedEmail"], seed.admin.as_str(), "the generated token's owner: {body}");
         let headers = find(&browser, "#op-getMe .response .headers").await.text().await.expect("headers");
         assert!(headers.contains("content-type: application/json"), "{headers}");
         screenshots(&browser, backend, "portal-invoked").await;

@@ -6,7 +6,7 @@ use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, SYSTEM_LOG};
 
-use crate::support::{Env, csrf_of, db_test, location, web_client};
+use crate::support::{Env, csrf_of, db_test, location, node_url, web_client};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -192,14 +192,19 @@ db_test! {
         assert_eq!(page.status(), 303);
         assert!(env.directory().list_api_clients(&Actor::operator(), "acme", None, None).await.expect("clients").items.iter().all(|c| c.name != "late"));
 
-        // However busy, a session lasts 12 hours at most.
+        // However busy, a session lasts 12 hours at most: used every 29 minutes, it serves
+        // pages up to 11 h 36 min (24 uses) and ends at the first use past 12 hours.
         let (web, _) = signed_in(&env, &seed.admin).await;
-        for _ in 0..25 {
+        for use_number in 1..=24 {
             env.clock.advance(29 * 60);
-            let _ = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+            let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+            assert_eq!(page.status(), 200, "use {use_number}, {} minutes in: before the cap", use_number * 29);
         }
+        env.clock.advance(29 * 60);
         let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
-        assert_eq!((page.status().as_u16(), location(&page)), (303, "/console/signin?ended=1"));
+        assert_eq!((page.status().as_u16(), location(&page)), (303, "/console/signin?ended=1"), "725 minutes in: past the cap");
+        let page = web.get(env.url("/console/iam/api-access")).send().await.expect("request");
+        assert_eq!(page.status(), 303, "and it stays ended");
     }
 }
 
@@ -255,6 +260,10 @@ async fn repeated_failures_lock_sign_in_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
 async fn repeated_failures_lock_sign_in_postgres() {
     if let Some(env) = lock_out_env(crate::support::Backend::Postgres).await {
         repeated_failures_lock_sign_in(env).await;
@@ -462,5 +471,250 @@ db_test! {
             let status = response.status().as_u16();
             assert!((400..500).contains(&status), "{path}: a NUL is bad input, not an outage ({status})");
         }
+    }
+}
+
+/// A client like [`web_client`] whose requests come from `address`.
+fn web_client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .expect("http client")
+}
+
+/// Failed sign-ins allowed per source address in [`many_emails_from_one_address_lock_it_out`].
+const PER_ADDRESS: u32 = 4;
+
+async fn many_emails_from_one_address_lock_it_out(env: Env) {
+    let seed = env.seed().await;
+    with_password(&env, "acme", &seed.admin).await;
+    let web = web_client();
+    // Each email fails once only: far under the per-email limit (10), but together they reach
+    // the limit of the address.
+    for n in 0..PER_ADDRESS {
+        let response = sign_in(
+            &env,
+            &web,
+            &format!("guess{n}@acme.example"),
+            "wrong password guess",
+        )
+        .await;
+        assert_eq!(response.status(), 401, "failure {n}");
+    }
+    let locked = sign_in(&env, &web, &seed.admin, PASSWORD).await;
+    assert_eq!(
+        locked.status(),
+        429,
+        "the address is locked out, even for an email that never failed, with its password"
+    );
+    let wait: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        locked
+            .text()
+            .await
+            .expect("html")
+            .contains(&format!("try again in {wait} seconds")),
+        "the page says how long"
+    );
+
+    let elsewhere = web_client_from([127, 0, 0, 2]);
+    let response = sign_in(&env, &elsewhere, &seed.admin, PASSWORD).await;
+    assert_eq!(
+        (response.status().as_u16(), location(&response)),
+        (303, "/console/iam"),
+        "another address is not locked out"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_emails_from_one_address_lock_it_out_sqlite() {
+    if let Some(env) = Env::with(crate::support::Backend::Sqlite, |config| {
+        config.failed_attempts_per_address = PER_ADDRESS
+    })
+    .await
+    {
+        many_emails_from_one_address_lock_it_out(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn many_emails_from_one_address_lock_it_out_postgres() {
+    if let Some(env) = Env::with(crate::support::Backend::Postgres, |config| {
+        config.failed_attempts_per_address = PER_ADDRESS
+    })
+    .await
+    {
+        many_emails_from_one_address_lock_it_out(env).await;
+    }
+}
+
+db_test! {
+    async fn a_session_started_on_one_node_serves_pages_on_another_until_signed_out_there(env) {
+        let seed = env.seed().await;
+        with_password(&env, "acme", &seed.admin).await;
+        let other = env.another_node().await;
+        let other_url = node_url(&other);
+        assert_ne!(other_url, env.base(), "requests reach the second node itself");
+        let web = web_client();
+        let response = sign_in(&env, &web, &seed.admin, PASSWORD).await;
+        assert_eq!(response.status(), 303, "signed in on the first node");
+        let session = set_cookie(&response, "cloudtrust_session").split(';').next().expect("pair").to_owned();
+        // A plain client with the cookie alone, sent to either node.
+        let page = |base: String, path: &'static str| {
+            let request = env.http.get(format!("{base}{path}")).header("Cookie", &session);
+            async move { request.send().await.expect("request") }
+        };
+
+        let on_other = page(other_url.clone(), "/console/iam/api-access").await;
+        assert_eq!(on_other.status(), 200, "the other node serves the session");
+        let html = on_other.text().await.expect("html");
+        assert!(html.contains("<strong id=\"customer-id\">acme</strong>"), "as the same administrator and customer");
+        let csrf = csrf_of(&html);
+        assert_eq!(page(env.base().to_owned(), "/console/iam/api-access").await.status(), 200, "and the first still does");
+
+        let out = env.http.post(format!("{other_url}/console/signout"))
+            .header("Cookie", &session)
+            .form(&[("csrf", csrf.as_str())])
+            .send().await.expect("request");
+        assert_eq!((out.status().as_u16(), location(&out)), (303, "/console/signin?signed_out=1"), "signed out on the other node");
+
+        let on_first = page(env.base().to_owned(), "/console/iam/api-access").await;
+        assert_eq!((on_first.status().as_u16(), location(&on_first)), (303, "/console/signin?ended=1"), "the sign-out ended it on the first node too");
+        let on_other = page(other_url.clone(), "/console/iam/api-access").await;
+        assert_eq!(on_other.status(), 303);
+        other.stop().await.expect("stop");
+    }
+}
+
+async fn sessions_end_after_console_idle_minutes(env: Env) {
+    let seed = env.seed().await;
+    with_password(&env, "acme", &seed.admin).await;
+    env.clock.stop();
+    let (web, csrf) = signed_in(&env, &seed.admin).await;
+    let api_access = || async {
+        web.get(env.url("/console/iam/api-access"))
+            .send()
+            .await
+            .expect("request")
+    };
+    env.clock.advance(4 * 60);
+    assert_eq!(api_access().await.status(), 200, "used within 5 minutes");
+    env.clock.advance(4 * 60 + 50);
+    assert_eq!(
+        api_access().await.status(),
+        200,
+        "each use restarts the 5 minutes"
+    );
+    env.clock.advance(5 * 60 + 10);
+    let post = web
+        .post(env.url("/console/iam/api-access"))
+        .form(&[("csrf", csrf.as_str()), ("name", "late")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(post.status(), 401, "5 minutes and 10 seconds unused: ended");
+    assert!(
+        post.text()
+            .await
+            .expect("html")
+            .contains("Your session has ended")
+    );
+    let page = api_access().await;
+    assert_eq!(
+        (page.status().as_u16(), location(&page)),
+        (303, "/console/signin?ended=1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_after_console_idle_minutes_sqlite() {
+    if let Some(env) = Env::with(crate::support::Backend::Sqlite, |config| {
+        config.console_idle_minutes = 5
+    })
+    .await
+    {
+        sessions_end_after_console_idle_minutes(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn sessions_end_after_console_idle_minutes_postgres() {
+    if let Some(env) = Env::with(crate::support::Backend::Postgres, |config| {
+        config.console_idle_minutes = 5
+    })
+    .await
+    {
+        sessions_end_after_console_idle_minutes(env).await;
+    }
+}
+
+async fn console_forms_are_limited_to_max_body_bytes(env: Env) {
+    let seed = env.seed().await;
+    with_password(&env, "acme", &seed.admin).await;
+    let (web, csrf) = signed_in(&env, &seed.admin).await;
+    let form = |length: usize| {
+        let start = format!(
+            "csrf={}&name=padded&pad=",
+            form_urlencoded::byte_serialize(csrf.as_bytes()).collect::<String>()
+        );
+        assert!(start.len() <= length);
+        let body = format!("{start}{}", "a".repeat(length - start.len()));
+        web.post(env.url("/console/iam/api-access"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let under = form(1023).await.expect("request");
+    assert_eq!(under.status(), 200, "just under the limit");
+    assert!(
+        under
+            .text()
+            .await
+            .expect("html")
+            .contains("ID and Secret have been created successfully")
+    );
+    let over = form(1025).await.expect("request");
+    assert_eq!(over.status(), 413, "just over the limit");
+    assert!(over.text().await.expect("html").contains("Too much text"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_forms_are_limited_to_max_body_bytes_sqlite() {
+    if let Some(env) = Env::with(crate::support::Backend::Sqlite, |config| {
+        config.max_body_bytes = 1024
+    })
+    .await
+    {
+        console_forms_are_limited_to_max_body_bytes(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn console_forms_are_limited_to_max_body_bytes_postgres() {
+    if let Some(env) = Env::with(crate::support::Backend::Postgres, |config| {
+        config.max_body_bytes = 1024
+    })
+    .await
+    {
+        console_forms_are_limited_to_max_body_bytes(env).await;
     }
 }

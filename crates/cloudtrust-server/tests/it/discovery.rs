@@ -1,13 +1,36 @@
 //! Discovery, JWKS, and offline verification of tokens with an independent JWT library.
 
-use cloudtrust_server::domain::tokens::AccessClaims;
+use cloudtrust_server::Clock;
+use cloudtrust_server::domain::audit::Actor;
+use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::permissions::{API_CLIENTS, Access};
 use cloudtrust_server::keys::SigningAlgorithm;
+use serde_json::Value;
 
-use crate::support::{Backend, Env, db_test};
+use crate::support::{Backend, Env, Seed, db_test};
 
-async fn verify_through_discovery(env: &Env) -> AccessClaims {
-    let seed = env.seed().await;
-    let discovery: serde_json::Value = env
+/// Every claim README's "Using the tokens" documents, and nothing else.
+const DOCUMENTED_CLAIMS: [&str; 13] = [
+    "iss",
+    "sub",
+    "aud",
+    "iat",
+    "nbf",
+    "exp",
+    "jti",
+    "client_id",
+    "customer",
+    "displayname",
+    "admin",
+    "user_id",
+    "gen",
+];
+
+/// Verifies a fresh token of `seed`'s client offline, through discovery and the JWKS, with an
+/// independent JWT library; checks every documented claim, decoded as plain JSON so that no
+/// claim can default; returns the claims.
+async fn verify_through_discovery(env: &Env, seed: &Seed) -> Value {
+    let discovery: Value = env
         .http
         .get(env.url("/.well-known/openid-configuration"))
         .send()
@@ -44,31 +67,97 @@ async fn verify_through_discovery(env: &Env) -> AccessClaims {
         .json()
         .await
         .expect("JWKS");
+    let before = env.clock.now();
     let token = env.token(&seed.client_id, &seed.secret).await;
+    let after = env.clock.now();
     let header = jsonwebtoken::decode_header(&token).expect("header");
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    let jwk = jwks
-        .find(header.kid.as_deref().expect("kid"))
-        .expect("kid published");
+    let kid = header
+        .kid
+        .as_deref()
+        .expect("the header names its key (kid)");
+    assert!(!kid.is_empty(), "a kid");
+    let jwk = jwks.find(kid).expect("kid published");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("decoding key");
     let mut validation = jsonwebtoken::Validation::new(header.alg);
     validation.set_issuer(&[env.base()]);
     validation.set_audience(&["cloudtrust"]);
-    let claims = jsonwebtoken::decode::<AccessClaims>(&token, &key, &validation)
+    validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Value>(&token, &key, &validation)
         .expect("the token verifies offline")
         .claims;
-    assert_eq!(claims.sub, seed.client_id);
-    assert_eq!(claims.client_id, seed.client_id);
-    assert_eq!(claims.customer, "acme");
-    assert_eq!(claims.displayname, "Owner");
-    assert_eq!(claims.exp - claims.iat, 3600);
+
+    let mut names: Vec<&str> = claims
+        .as_object()
+        .expect("claims are an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    let mut documented = DOCUMENTED_CLAIMS.to_vec();
+    documented.sort_unstable();
+    assert_eq!(names, documented, "exactly the documented claims: {claims}");
+
+    let owner = env
+        .directory()
+        .get_administrator(
+            &Actor::operator(),
+            "acme",
+            AdministratorRef::Email(&seed.admin),
+        )
+        .await
+        .expect("owner");
+    assert_eq!(claims["iss"], env.base());
+    assert_eq!(claims["sub"], seed.client_id.as_str());
+    assert_eq!(claims["aud"], "cloudtrust");
+    let iat = claims["iat"].as_i64().expect("iat is a number");
+    assert!(
+        (before..=after).contains(&iat),
+        "iat {iat} is the time of issue ({before}..={after})"
+    );
+    assert_eq!(claims["nbf"].as_i64(), Some(iat), "valid from issue");
+    assert_eq!(
+        claims["exp"].as_i64(),
+        Some(iat + 3600),
+        "valid for token_lifetime_secs"
+    );
+    let jti = claims["jti"].as_str().expect("jti is a string");
+    uuid::Uuid::parse_str(jti).expect("jti is a GUID");
+    assert_eq!(claims["client_id"], seed.client_id.as_str());
+    assert_eq!(claims["customer"], "acme");
+    assert_eq!(claims["displayname"], "Owner");
+    assert_eq!(
+        claims["admin"],
+        owner.id.as_str(),
+        "admin is the owner administrator's id"
+    );
+    assert_eq!(claims["user_id"], owner.id.as_str(), "user_id repeats it");
+    assert_eq!(
+        claims["gen"].as_i64(),
+        Some(owner.permission_generation),
+        "gen is the owner's permission generation"
+    );
     assert!(token.len() < 1536, "tokens stay under 1.5 KB");
+
+    let again = env.token(&seed.client_id, &seed.secret).await;
+    let again = jsonwebtoken::decode::<Value>(&again, &key, &validation)
+        .expect("verifies")
+        .claims;
+    assert_ne!(again["jti"], claims["jti"], "every token has its own jti");
     claims
 }
 
 db_test! {
     async fn tokens_verify_through_discovery_and_jwks(env) {
-        verify_through_discovery(&env).await;
+        let seed = env.seed().await;
+        // A reduction raises the owner's permission generation (widening it again does not),
+        // so the token's `gen` is 2, not a default.
+        let operator = Actor::operator();
+        env.directory().add_administrator(&operator, "acme", NewAdministrator::with_email("second@acme.example", None, Access::Full)).await.expect("second administrator");
+        env.directory().set_access(&operator, "acme", AdministratorRef::Email(&seed.admin), Access::custom([API_CLIENTS]).expect("known"), None).await.expect("reduce");
+        env.directory().set_access(&operator, "acme", AdministratorRef::Email(&seed.admin), Access::Full, None).await.expect("widen");
+        let claims = verify_through_discovery(&env, &seed).await;
+        assert_eq!(claims["gen"], 2, "{claims}");
     }
 }
 
@@ -92,7 +181,9 @@ async fn every_signing_algorithm_is_verifiable_offline() {
             .await
             .expect("json");
         assert_eq!(jwks["keys"][0]["alg"], algorithm.as_str());
-        verify_through_discovery(&env).await;
+        let seed = env.seed().await;
+        let claims = verify_through_discovery(&env, &seed).await;
+        assert_eq!(claims["gen"], 1, "a new administrator's generation");
     }
 }
 

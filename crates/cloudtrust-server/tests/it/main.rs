@@ -24,6 +24,7 @@ mod ops;
 mod regions;
 mod rules;
 mod sdk;
+mod settings;
 mod smart;
 mod throttling;
 mod tls;

@@ -6,7 +6,7 @@ use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 
-use crate::support::{db_test, eventually, token_request};
+use crate::support::{db_test, eventually, node_url, token_request};
 
 /// How long another node may take to see a change: at once on PostgreSQL (LISTEN/NOTIFY),
 /// within the poll interval (50 ms in tests) on SQLite; the bound leaves room for a busy machine.
@@ -17,12 +17,14 @@ db_test! {
         let seed = env.seed().await;
         let other = env.another_node().await;
         following(&other).await;
+        let other_url = node_url(&other);
+        assert_ne!(other_url, env.base(), "requests reach the second node itself");
         let http = &env.http;
         // Warm the other node's cache.
-        assert_eq!(token_request(http, &other.base_url, "root", &seed.client_id, &seed.secret).await.status(), 200);
+        assert_eq!(token_request(http, &other_url, "root", &seed.client_id, &seed.secret).await.status(), 200);
         let token = env.token(&seed.client_id, &seed.secret).await;
         let me_on_other = || async {
-            http.get(format!("{}/cvadapis/me", other.base_url))
+            http.get(format!("{other_url}/cvadapis/me"))
                 .header("authorization", format!("CwsAuth Bearer={token}"))
                 .send().await.expect("request").status().as_u16()
         };
@@ -33,7 +35,7 @@ db_test! {
             .await
             .expect("delete");
         let refused = eventually(PROPAGATION, || async {
-            token_request(http, &other.base_url, "root", &seed.client_id, &seed.secret).await.status() == 400
+            token_request(http, &other_url, "root", &seed.client_id, &seed.secret).await.status() == 400
         }).await;
         assert!(refused, "the other node stopped issuing tokens to the deleted client");
         assert_eq!(me_on_other().await, 401);
@@ -51,9 +53,11 @@ db_test! {
             .expect("second admin");
         let other = env.another_node().await;
         following(&other).await;
+        let other_url = node_url(&other);
+        assert_ne!(other_url, env.base(), "requests reach the second node itself");
         let token = env.token(&seed.client_id, &seed.secret).await;
         let me_on_other = || async {
-            env.http.get(format!("{}/cvadapis/me", other.base_url))
+            env.http.get(format!("{other_url}/cvadapis/me"))
                 .header("authorization", format!("CwsAuth Bearer={token}"))
                 .send().await.expect("request").status().as_u16()
         };

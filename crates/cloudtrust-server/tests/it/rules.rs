@@ -208,3 +208,75 @@ db_test! {
         assert_eq!(directory.purge_system_log(cutoff).await.expect("purge again"), 0, "idempotent");
     }
 }
+
+/// A company id drawn that another customer already has is drawn again, instead of refusing
+/// the new customer. PostgreSQL only: a trigger makes the first insert meet the taken id, and
+/// counts the attempts in a sequence, which a rolled-back transaction does not undo. (SQLite
+/// triggers cannot change the row being inserted, and SQLite has no state that survives a
+/// rollback.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn a_company_id_that_is_taken_is_drawn_again() {
+    let Some(env) = crate::support::Env::new(crate::support::Backend::Postgres).await else {
+        return;
+    };
+    env.seed().await;
+    let operator = Actor::operator();
+    let taken = env
+        .directory()
+        .lookup_customer("acme")
+        .await
+        .expect("customer")
+        .company_id;
+    let store = env.server.store();
+    let mut conn = store.conn().await.expect("conn");
+    for statement in [
+        "CREATE SEQUENCE customer_inserts".to_owned(),
+        format!(
+            "CREATE FUNCTION collide_once() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF nextval('customer_inserts') = 1 THEN NEW.company_id := {taken}; END IF; \
+             RETURN NEW; END $$"
+        ),
+        "CREATE TRIGGER collide_once BEFORE INSERT ON customers \
+         FOR EACH ROW EXECUTE FUNCTION collide_once()"
+            .to_owned(),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut *conn)
+            .await
+            .expect("test trigger");
+    }
+
+    let created = env
+        .directory()
+        .create_customer(&operator, Some("globex"), "Globex", Region::Us)
+        .await
+        .expect("created despite the collision");
+    assert_ne!(created.company_id, taken);
+    let (attempts,): (i64,) = sqlx::query_as("SELECT last_value FROM customer_inserts")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("attempts");
+    assert_eq!(
+        attempts, 2,
+        "the first insert met the taken id; the second drew another"
+    );
+    let stored = env
+        .directory()
+        .lookup_customer("globex")
+        .await
+        .expect("stored");
+    assert_eq!(stored.company_id, created.company_id);
+    assert_eq!(
+        env.directory()
+            .lookup_customer("acme")
+            .await
+            .expect("acme")
+            .company_id,
+        taken,
+        "the other customer keeps its id"
+    );
+}

@@ -23,6 +23,17 @@ async fn get(env: &Env, path: &str, basic: Option<(&str, &str)>) -> (u16, Value)
     (status, response.json().await.expect("JSON body"))
 }
 
+/// Asserts Smart Tools' refusal: 401 with the body README promises.
+#[track_caller]
+fn assert_refused((status, body): (u16, Value), what: &str) {
+    assert_eq!(status, 401, "{what}: {body}");
+    assert_eq!(body["error"], "unauthorized", "{what}: {body}");
+    assert_eq!(
+        body["error_description"], "Bad credentials or expired token",
+        "{what}: {body}"
+    );
+}
+
 db_test! {
     async fn a_smart_tools_key_gets_a_token_that_the_v0_api_accepts(env) {
         let seed = env.seed().await;
@@ -66,15 +77,16 @@ db_test! {
         assert_eq!(me["role"], "Admin");
 
         // A Smart Tools token is no CwsAuth bearer token, and the other way round.
-        assert_eq!(env.me(&format!("CwsAuth Bearer={value}")).await.status(), 401);
+        let as_bearer = env.me(&format!("CwsAuth Bearer={value}")).await;
+        assert_eq!(as_bearer.status(), 401);
+        let body: Value = as_bearer.json().await.expect("common error body");
+        assert_eq!(body["type"], "https://errors-api.cloud.com/common/authentication", "{body}");
         let bearer = env.token(&seed.client_id, &seed.secret).await;
-        let (status, _) = get(&env, &format!("/v0/me?access_token={bearer}"), None).await;
-        assert_eq!(status, 401);
+        assert_refused(get(&env, &format!("/v0/me?access_token={bearer}"), None).await, "a CwsAuth bearer token at /v0/me");
 
         // Deleting the key ends its tokens.
         env.directory().delete_smart_key(&Actor::operator(), "acme", &key).await.expect("delete");
-        let (status, body) = get(&env, &format!("/v0/me?access_token={value}"), None).await;
-        assert_eq!((status, body["error_description"].as_str()), (401, Some("Bad credentials or expired token")));
+        assert_refused(get(&env, &format!("/v0/me?access_token={value}"), None).await, "a token of a deleted key");
     }
 }
 
@@ -87,24 +99,22 @@ db_test! {
         let company = env.directory().lookup_customer("acme").await.expect("customer").company_id;
         let token_path = |scope: &str| format!("/v0/oauth/token?grant_type=client_credentials&scope={scope}");
 
-        let (status, body) = get(&env, &token_path(&format!("Admin,{company}")), Some((&full.key.api_key, "wrong"))).await;
-        assert_eq!((status, body["error_description"].as_str()), (401, Some("Bad credentials or expired token")));
-        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some(("nobody@", "x"))).await;
-        assert_eq!(status, 401);
-        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), None).await;
-        assert_eq!(status, 401, "no credentials");
+        assert_refused(get(&env, &token_path(&format!("Admin,{company}")), Some((&full.key.api_key, "wrong"))).await, "a wrong secret");
+        assert_refused(get(&env, &token_path(&format!("Admin,{company}")), Some(("nobody@", "x"))).await, "an unknown key");
+        assert_refused(get(&env, &token_path(&format!("Admin,{company}")), None).await, "no credentials");
         for authorization in ["Basic !!!", "Basic bm9jb2xvbg==", "Bearer x"] {
             let response = env.http.get(env.url(&token_path(&format!("Admin,{company}")))).header("Authorization", authorization).send().await.expect("request");
-            assert_eq!(response.status(), 401, "{authorization}: malformed or other credentials");
+            let status = response.status().as_u16();
+            assert_refused((status, response.json().await.expect("JSON body")), &format!("{authorization}: malformed or other credentials"));
         }
-        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
-        assert_eq!(status, 401, "a role the key's owner does not hold");
+        assert_refused(get(&env, &token_path(&format!("Admin,{company}")), Some((&custom.key.api_key, &custom.secret))).await, "a role the key's owner does not hold");
         let (status, body) = get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
         assert_eq!(status, 200, "{body}");
-        let (status, _) = get(&env, &token_path("Admin,99"), Some((&full.key.api_key, &full.secret))).await;
-        assert_eq!(status, 401, "a company it does not belong to");
-        let (status, _) = get(&env, &format!("/v0/roles?client_id={}&company_id=99", full.key.api_key), None).await;
-        assert_eq!(status, 401);
+        let custom_token = body["value"].as_str().expect("value").to_owned();
+        let (status, me) = get(&env, &format!("/v0/me?access_token={custom_token}"), None).await;
+        assert_eq!((status, me["email"].as_str(), me["role"].as_str()), (200, Some("custom@acme.example"), Some("User")), "{me}");
+        assert_refused(get(&env, &token_path("Admin,99"), Some((&full.key.api_key, &full.secret))).await, "a company it does not belong to");
+        assert_refused(get(&env, &format!("/v0/roles?client_id={}&company_id=99", full.key.api_key.replace('@', "%40")), None).await, "roles in a company it does not belong to");
 
         for path in [token_path("Admin"), token_path("Admin,Admin"), "/v0/oauth/token?scope=Admin,1".to_owned(),
                      format!("/v0/oauth/token?grant_type=password&scope=Admin,{company}")] {
@@ -115,20 +125,17 @@ db_test! {
         assert_eq!(status, 400);
         let (status, _) = get(&env, "/v0/roles?client_id=x&company_id=abc", None).await;
         assert_eq!(status, 400);
-        let (status, _) = get(&env, "/v0/companies?client_id=nobody%40", None).await;
-        assert_eq!(status, 401);
-        let (status, _) = get(&env, "/v0/me?access_token=not.a.token", None).await;
-        assert_eq!(status, 401);
-        let (status, _) = get(&env, "/v0/me", None).await;
-        assert_eq!(status, 401);
+        assert_refused(get(&env, "/v0/companies?client_id=nobody%40", None).await, "companies of an unknown key");
+        assert_refused(get(&env, "/v0/me?access_token=not.a.token", None).await, "a malformed token");
+        assert_refused(get(&env, "/v0/me", None).await, "no token");
         let huge = "k".repeat(10_000);
-        let (status, _) = get(&env, &token_path(&format!("Admin,{company}")), Some((&huge, "x"))).await;
-        assert_eq!(status, 401, "a key that cannot be one is refused before anything is stored");
+        assert_refused(get(&env, &token_path(&format!("Admin,{company}")), Some((&huge, "x"))).await, "a key that cannot be one is refused before anything is stored");
 
-        // Removing an administrator takes its keys along, on the record.
+        // Removing an administrator takes its keys along, on the record, and the tokens it
+        // already holds stop working.
         env.directory().remove_administrator(&Actor::operator(), "acme", AdministratorRef::Email("custom@acme.example")).await.expect("remove");
-        let (status, _) = get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await;
-        assert_eq!(status, 401);
+        assert_refused(get(&env, &format!("/v0/me?access_token={custom_token}"), None).await, "a token issued before its administrator was removed");
+        assert_refused(get(&env, &token_path(&format!("User,{company}")), Some((&custom.key.api_key, &custom.secret))).await, "a key of a removed administrator");
         let store = env.server.store();
         let events = cloudtrust_server::store::audit::event_types(&mut store.conn().await.expect("conn"), "acme").await.expect("events");
         assert!(events.contains(&("platform/smartkey/delete".to_owned(), custom.key.api_key.clone())));

@@ -318,3 +318,10 @@ pub fn location(response: &reqwest::Response) -> &str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
 }
+
+/// The address `node` listens on, as a base URL. A node's `base_url` is its public URL, which
+/// nodes behind one load balancer share (see [`Env::another_node`]), so requests sent there
+/// reach the first node, not this one.
+pub fn node_url(node: &RunningServer) -> String {
+    format!("http://{}", node.addr)
+}

@@ -11,7 +11,7 @@ use cloudtrust_server::domain::directory::AdministratorRef;
 use cloudtrust_server::store;
 use serde_json::Value;
 
-use crate::support::{Backend, Env, eventually};
+use crate::support::{Backend, Env, eventually, node_url};
 
 /// Failures per minute allowed in these tests: one attempt back every six seconds.
 const LIMIT: u32 = 10;
@@ -252,7 +252,7 @@ async fn failures_add_up_across_nodes_when_shared() {
     for _ in 0..half {
         let response = crate::support::token_request(
             &env.http,
-            &other.base_url,
+            &node_url(&other),
             "root",
             &seed.client_id,
             "wrong",
@@ -261,7 +261,7 @@ async fn failures_add_up_across_nodes_when_shared() {
         // The second node may already apply the block the first node's counts started.
         assert!([400, 429].contains(&response.status().as_u16()));
     }
-    for base in [env.base(), other.base_url.as_str()] {
+    for base in [env.base(), node_url(&other).as_str()] {
         let blocked = eventually(Duration::from_secs(5), || async {
             crate::support::token_request(&env.http, base, "root", &seed.client_id, &seed.secret)
                 .await
@@ -270,6 +270,207 @@ async fn failures_add_up_across_nodes_when_shared() {
         })
         .await;
         assert!(blocked, "{base} applies the shared block");
+    }
+    other.stop().await.expect("second node stops");
+}
+
+/// Whether `check` holds every time it is asked during `span` (asked every 50 ms): for what
+/// must not happen within some time, such as the once-a-second sharing of failure counts.
+async fn holds_throughout<F, Fut>(span: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = tokio::time::Instant::now() + span;
+    while tokio::time::Instant::now() < end {
+        if !check().await {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check().await
+}
+
+/// Rows of the shared failure counts.
+async fn shared_counts(env: &Env) -> i64 {
+    let store = env.server.store();
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM failed_attempts")
+        .fetch_one(&mut *store.conn().await.expect("conn"))
+        .await
+        .expect("count");
+    rows
+}
+
+/// SQLite nodes do not share counts, even with `throttle_shared = true`: each node counts
+/// only its own failures, and nothing is written for other nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_shared_is_ignored_on_sqlite() {
+    const SMALL: u32 = 10;
+    let shared = |config: &mut cloudtrust_server::Config| {
+        config.failed_attempts_per_client = SMALL;
+        config.throttle_shared = true;
+    };
+    let env = Env::with(Backend::Sqlite, shared)
+        .await
+        .expect("sqlite is always available");
+    let seed = env.seed().await;
+    let mut config = env.db.config();
+    config.public_url = Some(env.server.base_url.clone());
+    shared(&mut config);
+    let other = cloudtrust_server::RunningServer::start(config, env.clock.clone())
+        .await
+        .expect("second node");
+    let status = |base: &str, secret: &str| {
+        let (http, base, id, secret) = (
+            env.http.clone(),
+            base.to_owned(),
+            seed.client_id.clone(),
+            secret.to_owned(),
+        );
+        async move {
+            crate::support::token_request(&http, &base, "root", &id, &secret)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    let real = seed.secret.as_str();
+
+    // Together 12 failures, more than the limit of 10, but each node counts its own 6.
+    let other_url = node_url(&other);
+    for base in [env.base(), other_url.as_str()] {
+        for _ in 0..6 {
+            assert_eq!(status(base, "wrong").await, 400);
+        }
+    }
+    let unshared = holds_throughout(Duration::from_secs(3), || async {
+        status(env.base(), real).await == 200
+            && status(&other_url, real).await == 200
+            && shared_counts(&env).await == 0
+    })
+    .await;
+    assert!(
+        unshared,
+        "no node refuses, and no count is written for other nodes, for three sharing intervals"
+    );
+
+    // The first node reaches its own limit of 10 (less what its bucket refilled meanwhile);
+    // the second is not told.
+    let mut more = 0;
+    loop {
+        match status(env.base(), "wrong").await {
+            400 => more += 1,
+            429 => break,
+            other => panic!("{other}"),
+        }
+        assert!(
+            more <= 6,
+            "the first node refuses after its own 10 failures"
+        );
+    }
+    assert!(
+        more >= 4,
+        "only after its own 10 failures ({more} more than 6)"
+    );
+    assert_eq!(status(env.base(), real).await, 429);
+    assert_eq!(status(&other_url, real).await, 200);
+    other.stop().await.expect("second node stops");
+}
+
+/// On PostgreSQL with `throttle_shared`, a block reached by the nodes together lasts until the
+/// minute of the counts ends, by the nodes' clock, however long the local buckets allow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn a_shared_block_lasts_until_the_minute_ends() {
+    use cloudtrust_server::Clock;
+    const SMALL: u32 = 10;
+    let shared = |config: &mut cloudtrust_server::Config| {
+        config.failed_attempts_per_client = SMALL;
+        config.throttle_shared = true;
+    };
+    let Some(env) = Env::with(Backend::Postgres, shared).await else {
+        return;
+    };
+    let seed = env.seed().await;
+    // Ten seconds into a minute.
+    env.clock.stop();
+    let now = env.clock.now();
+    env.clock.advance(70 - now.rem_euclid(60));
+    let now = env.clock.now();
+    assert_eq!(now.rem_euclid(60), 10);
+    let minute_ends = now + 50;
+
+    let mut config = env.db.config();
+    config.public_url = Some(env.server.base_url.clone());
+    shared(&mut config);
+    let other = cloudtrust_server::RunningServer::start(config, env.clock.clone())
+        .await
+        .expect("second node");
+    let bases = [env.base().to_owned(), node_url(&other)];
+    // 6 failures on each node: each stays under 10 alone, together they reach it (the
+    // second node may already apply the block its first counts completed).
+    for (n, base) in bases.iter().enumerate() {
+        for _ in 0..6 {
+            let response =
+                crate::support::token_request(&env.http, base, "root", &seed.client_id, "wrong")
+                    .await;
+            let allowed: &[u16] = if n == 0 { &[400] } else { &[400, 429] };
+            assert!(
+                allowed.contains(&response.status().as_u16()),
+                "{base}: {}",
+                response.status()
+            );
+        }
+    }
+    let retry_after = |base: String| {
+        let http = env.http.clone();
+        let (id, secret) = (seed.client_id.clone(), seed.secret.clone());
+        async move {
+            let response = crate::support::token_request(&http, &base, "root", &id, &secret).await;
+            match response.status().as_u16() {
+                200 => None,
+                429 => Some(
+                    response.headers()["retry-after"]
+                        .to_str()
+                        .expect("ascii")
+                        .parse::<i64>()
+                        .expect("seconds"),
+                ),
+                other => panic!("{base}: {other}"),
+            }
+        }
+    };
+    for base in &bases {
+        let blocked = eventually(Duration::from_secs(10), || async {
+            retry_after(base.clone()).await.is_some()
+        })
+        .await;
+        assert!(blocked, "{base} applies the shared block");
+        assert_eq!(
+            retry_after(base.clone()).await,
+            Some(minute_ends - env.clock.now()),
+            "{base}: until the minute ends"
+        );
+    }
+
+    env.clock.advance(49);
+    for base in &bases {
+        assert_eq!(
+            retry_after(base.clone()).await,
+            Some(1),
+            "{base}: a second before the minute ends, still blocked"
+        );
+    }
+    env.clock.advance(1);
+    for base in &bases {
+        assert_eq!(
+            retry_after(base.clone()).await,
+            None,
+            "{base}: the minute is over, and so is the block"
+        );
     }
     other.stop().await.expect("second node stops");
 }

@@ -10,5 +10,6 @@ mod smtp_sink;
 mod support;
 
 mod cli;
+mod config;
 mod dev;
 mod processes;
