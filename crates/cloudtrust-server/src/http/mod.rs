@@ -87,6 +87,10 @@ pub fn router(services: Services) -> Router {
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            BodyLimit(limit),
+            middleware::oversized_body::drain_oversized_bodies,
+        ))
         .layer(axum::middleware::map_response(
             middleware::security_headers::nosniff,
         ))
