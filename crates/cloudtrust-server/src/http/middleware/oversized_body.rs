@@ -33,7 +33,7 @@ pub async fn drain_oversized_bodies(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if !announced.is_some_and(|n| n > limit.0 as u64) {
+    if announced.is_none_or(|n| n <= limit.0 as u64) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
