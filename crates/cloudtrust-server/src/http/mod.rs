@@ -88,18 +88,11 @@ pub fn router(services: Services) -> Router {
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
-            BodyLimit(limit),
-            middleware::oversized_body::drain_oversized_bodies,
-        ))
-        .layer(axum::middleware::map_response(
-            middleware::security_headers::nosniff,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            regions,
-            middleware::region::serving_region,
-        ))
-        .layer(axum::middleware::from_fn(
-            middleware::request_id::transaction_id,
+            middleware::Context {
+                regions,
+                limit: BodyLimit(limit),
+            },
+            middleware::around_every_request,
         ))
         .with_state(services)
 }

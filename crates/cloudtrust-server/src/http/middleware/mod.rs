@@ -1,8 +1,44 @@
-//! What every request goes through, one file per concern: its transaction id and log span,
-//! the region it is served as, the headers every response carries, and the draining of bodies
-//! too large to accept.
+//! What every request goes through, one file per concern: its transaction id and log span
+//! ([`request_id`]), the region it is served as ([`region`]), the draining of bodies too large
+//! to accept ([`oversized_body`]), and the headers every response carries
+//! ([`security_headers`]). One layer runs them all, so a request pays for one.
 
 pub mod oversized_body;
 pub mod region;
 pub mod request_id;
 pub mod security_headers;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use super::BodyLimit;
+use crate::regions::Regions;
+
+/// What the layer needs.
+#[derive(Clone)]
+pub struct Context {
+    /// Which region a host serves.
+    pub regions: Arc<Regions>,
+    /// The largest body accepted.
+    pub limit: BodyLimit,
+}
+
+/// The layer around every request.
+pub async fn around_every_request(
+    State(context): State<Context>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let transaction = request_id::begin(&mut request);
+    let geo = region::resolve(&context.regions, &mut request);
+    let request = oversized_body::guard(context.limit, request);
+    let mut response = next.run(request).instrument(transaction.span.clone()).await;
+    request_id::end(&transaction, &mut response);
+    region::end(geo, &mut response);
+    security_headers::apply(&mut response);
+    response
+}

@@ -8,10 +8,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
-use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 
@@ -22,23 +20,19 @@ const DRAIN_BYTES: usize = 4 * 1024 * 1024;
 /// The longest a refused body is read for: a slow sender is cut off after it.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// The middleware: marks the body of a request that announces more than the limit.
-pub async fn drain_oversized_bodies(
-    State(limit): State<BodyLimit>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Marks the body of a request that announces more than `limit` bytes, so what the handler
+/// leaves unread is read away.
+pub fn guard(limit: BodyLimit, request: Request) -> Request {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_none_or(|n| n <= limit.0 as u64) {
-        return next.run(request).await;
+        return request;
     }
     let (parts, body) = request.into_parts();
-    let body = Body::new(DrainedOnDrop(Some(body)));
-    next.run(Request::from_parts(parts, body)).await
+    Request::from_parts(parts, Body::new(DrainedOnDrop(Some(body))))
 }
 
 /// A body that, dropped before its end, hands what is left to a task that reads it away.

@@ -1,13 +1,10 @@
 //! Which region a request is served as, from the host the client asked for; the answer goes
 //! into the request's extensions (`Arc<Serving>`) and `X-CC-LocalGeo`.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
+use std::net::SocketAddr;
 
 use crate::regions::Regions;
 
@@ -37,18 +34,17 @@ fn requested_host<'r>(regions: &Regions, request: &'r Request) -> Option<&'r str
         })
 }
 
-/// The middleware.
-pub async fn serving_region(
-    State(regions): State<Arc<Regions>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let serving = regions.serving(requested_host(&regions, &request));
+/// Puts how the request is served into its extensions; answers the region's `X-CC-LocalGeo`.
+pub fn resolve(regions: &Regions, request: &mut Request) -> &'static str {
+    let serving = regions.serving(requested_host(regions, request));
     let geo = serving.geo;
     request.extensions_mut().insert(serving);
-    let mut response = next.run(request).await;
+    geo
+}
+
+/// Names the serving region on the response.
+pub fn end(geo: &'static str, response: &mut Response) {
     response
         .headers_mut()
         .insert(X_CC_LOCAL_GEO.clone(), HeaderValue::from_static(geo));
-    response
 }

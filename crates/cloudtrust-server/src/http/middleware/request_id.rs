@@ -6,9 +6,7 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument;
 
 /// `Citrix-TransactionId`, sent by clients and echoed.
 pub static CITRIX_TRANSACTION_ID: HeaderName = HeaderName::from_static("citrix-transactionid");
@@ -40,16 +38,23 @@ fn logged_path(path: &str) -> &str {
     }
 }
 
-/// The middleware.
-pub async fn transaction_id(mut request: Request, next: Next) -> Response {
+/// The transaction id of a request being handled, and whether the client gave it.
+pub struct Transaction {
+    id: String,
+    echoed: bool,
+    /// The span every log line of the request is written in.
+    pub span: tracing::Span,
+}
+
+/// Gives the request its transaction id (the client's, or a new one) and its log span.
+pub fn begin(request: &mut Request) -> Transaction {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
         .and_then(acceptable)
         .map(str::to_owned);
-    let id = incoming
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let echoed = incoming.is_some();
+    let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let span = tracing::info_span!(
         "request",
         txid = %id,
@@ -57,12 +62,17 @@ pub async fn transaction_id(mut request: Request, next: Next) -> Response {
         path = %logged_path(request.uri().path()),
     );
     request.extensions_mut().insert(TransactionId(id.clone()));
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "handled"));
+    Transaction { id, echoed, span }
+}
 
+/// Puts the transaction id on the response.
+pub fn end(transaction: &Transaction, response: &mut Response) {
+    transaction
+        .span
+        .in_scope(|| tracing::debug!(status = response.status().as_u16(), "handled"));
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        if incoming.is_some() {
+    if let Ok(value) = HeaderValue::from_str(&transaction.id) {
+        if transaction.echoed {
             headers.insert(CITRIX_TRANSACTION_ID.clone(), value.clone());
         }
         headers.insert(X_CWS_TRANSACTION_ID.clone(), value);
@@ -71,5 +81,4 @@ pub async fn transaction_id(mut request: Request, next: Next) -> Response {
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("X-Cws-TransactionId"),
     );
-    response
 }
