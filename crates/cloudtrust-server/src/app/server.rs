@@ -21,7 +21,7 @@ use crate::domain::console_sessions::ConsoleSessions;
 use crate::domain::tokens::TokenPolicy;
 use crate::error::{Error, Result};
 use crate::health::Health;
-use crate::http::{self, BodyLimit, PublicUrl, Services};
+use crate::http::{self, BodyLimit, PublicUrl, ServiceSet, Services};
 use crate::jobs::{self, Jobs};
 use crate::keys::KeyRing;
 use crate::notify::Notifier;
@@ -141,7 +141,7 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         keys: keys.clone(),
         tokens,
     }));
-    let services = Services {
+    let services = Services::new(ServiceSet {
         auth,
         directory,
         sessions,
@@ -152,7 +152,7 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         regions,
         public_url: PublicUrl(Arc::from(issuer)),
         body_limit: BodyLimit(config.max_body_bytes),
-    };
+    });
     Ok(Built {
         services,
         cache,

@@ -31,7 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use errors::ApiErrorResponse;
-pub use state::{BodyLimit, PublicUrl, Services};
+pub use state::{BodyLimit, PublicUrl, ServiceSet, Services};
 
 /// Every JSON endpoint, each declared once: its route and its OpenAPI operation come from the
 /// handler's `#[utoipa::path]`.

@@ -22,9 +22,52 @@ pub struct PublicUrl(pub Arc<str>);
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// The services behind the HTTP surface, shared: a request clones one `Arc`, and each
+/// handler then only the services it names.
+#[derive(Clone)]
+pub struct Services(Arc<ServiceSet>);
+
+impl Services {
+    /// The set, to be shared.
+    pub fn new(set: ServiceSet) -> Self {
+        Services(Arc::new(set))
+    }
+}
+
+impl std::ops::Deref for Services {
+    type Target = ServiceSet;
+
+    fn deref(&self) -> &ServiceSet {
+        &self.0
+    }
+}
+
+/// Each service as a substate of [`Services`].
+macro_rules! substates {
+    ($($field:ident: $type:ty),* $(,)?) => {
+        $(impl FromRef<Services> for $type {
+            fn from_ref(services: &Services) -> Self {
+                services.0.$field.clone()
+            }
+        })*
+    };
+}
+
+substates! {
+    auth: Arc<Auth>,
+    directory: Directory,
+    sessions: ConsoleSessions,
+    notifier: Arc<Notifier>,
+    clock: Arc<dyn Clock>,
+    keys: Arc<KeyRing>,
+    health: Health,
+    regions: Arc<Regions>,
+    public_url: PublicUrl,
+    body_limit: BodyLimit,
+}
+
 /// The services behind the HTTP surface.
-#[derive(Clone, FromRef)]
-pub struct Services {
+pub struct ServiceSet {
     /// Credentials and tokens.
     pub auth: Arc<Auth>,
     /// Customers, administrators, API clients, Smart Tools keys, the system log.

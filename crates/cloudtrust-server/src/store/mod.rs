@@ -42,7 +42,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    url: String,
+    url: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -118,7 +118,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            url: url.to_owned(),
+            url: std::sync::Arc::from(url),
         })
     }
 
