@@ -16,12 +16,9 @@ use crate::throttle::Subject;
 pub const ROOT: &str = "root";
 
 /// An authenticated API client and the administrator it acts for.
-#[derive(Debug)]
-pub struct AuthenticatedClient {
-    /// The client.
-    pub client: Arc<ApiClientCredential>,
-    /// Its owner, as of now.
-    pub owner: Arc<Administrator>,
+struct AuthenticatedClient {
+    client: Arc<ApiClientCredential>,
+    owner: Arc<Administrator>,
 }
 
 /// A bearer token just issued, with the client and the administrator it is for.
@@ -87,7 +84,7 @@ impl Auth {
     /// client's own). Every failure is the same [`Refusal::Invalid`], so nothing tells an
     /// unknown id from a wrong secret; failures are counted, and too many are
     /// [`Refusal::Throttled`] (see [`crate::throttle`]).
-    pub async fn authenticate_api_client(
+    async fn authenticate_api_client(
         &self,
         serving: &Serving,
         source: IpAddr,

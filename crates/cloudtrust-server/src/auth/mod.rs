@@ -15,7 +15,7 @@ mod smart_key;
 
 use std::sync::Arc;
 
-pub use api_client::{AuthenticatedClient, Issued, ROOT};
+pub use api_client::{Issued, ROOT};
 pub use bearer::Caller;
 
 use crate::cache::AuthCache;

@@ -4,19 +4,11 @@ use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 
-use crate::support::db_test;
+use crate::support::{db_test, parameter};
 
 async fn error_of(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     (status, response.json().await.expect("common error body"))
-}
-
-fn parameter<'a>(body: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    body["parameters"]
-        .as_array()?
-        .iter()
-        .find(|p| p["name"] == name)
-        .and_then(|p| p["value"].as_str())
 }
 
 db_test! {

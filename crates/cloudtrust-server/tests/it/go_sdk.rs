@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::support::db_test;
+use crate::support::{db_test, unverified_claims};
 
 /// What the SDK decodes the token answer into (`CCAuthResponse`): a number in `expires_in`
 /// would fail here, as it does in Go.
@@ -86,17 +86,6 @@ fn decode_gov_trust_response(body: &Value) -> GovTrustResponse {
     }
 }
 
-/// The `exp` claim of a JWT, read without verifying it.
-fn expiry_of(jwt: &str) -> i64 {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).expect("a compact JWS");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    let claims: Value = serde_json::from_slice(&bytes).expect("JSON claims");
-    claims["exp"].as_i64().expect("exp")
-}
-
 fn retry_delay(body: &Value) -> Option<u64> {
     body["parameters"]
         .as_array()?
@@ -161,7 +150,7 @@ db_test! {
         assert!(!answer.user_id.is_empty());
         // SignInWithContext: expiresAtTime := time.Now().UTC().Add(time.Second * ExpiresAt).
         let believed_expiry = before + answer.expires_at;
-        let real_expiry = expiry_of(&answer.token);
+        let real_expiry = unverified_claims(&answer.token)["exp"].as_i64().expect("exp");
         assert!(
             believed_expiry <= real_expiry + 1 && believed_expiry >= real_expiry - 60,
             "the SDK believes the token expires at {believed_expiry}, it really expires at {real_expiry}: {raw}"

@@ -1,10 +1,6 @@
 //! What reaches the logs: the transaction id on every line of a request, never a secret.
 
-use crate::support::{captured_logs, db_test};
-
-fn logs() -> String {
-    String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-}
+use crate::support::{db_test, logs};
 
 db_test! {
     async fn request_logs_carry_the_transaction_id_and_no_secret(env) {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use cloudtrust_server::{Config, RunningServer};
 
 use crate::smtp_sink::smtp_sink;
-use crate::support::{Env, Seed, captured_logs, db_test, eventually, token_request};
+use crate::support::{Env, Seed, db_test, eventually, logs, token_request};
 
 const MAIL_FROM: &str = "Acme Access <access@acme.example>";
 
@@ -88,10 +88,6 @@ fn dropped_files(dir: &Path) -> Vec<PathBuf> {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(_) => Vec::new(),
     }
-}
-
-fn logs() -> String {
-    String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
 /// Checks that `raw` is the invitation to `email` under RFC 5322, as an independent parser

@@ -1,71 +1,10 @@
 //! Regions: one server answers as each region by `Host`; customers homed elsewhere are
 //! refused with the common authorization error naming the right host.
 
-use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
-use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
-use cloudtrust_server::domain::permissions::Access;
 use serde_json::Value;
 
-use crate::support::{Backend, Env, db_test};
-
-/// A customer homed in `region` with one API client; returns its id and secret.
-async fn customer_in(env: &Env, id: &str, region: Region) -> (String, String) {
-    let operator = Actor::operator();
-    let directory = env.directory();
-    directory
-        .create_customer(&operator, Some(id), id, region)
-        .await
-        .expect("customer");
-    let email = format!("admin@{id}.example");
-    directory
-        .add_administrator(
-            &operator,
-            id,
-            NewAdministrator::with_email(&email, None, Access::Full),
-        )
-        .await
-        .expect("admin");
-    let created = directory
-        .create_api_client(&operator, id, AdministratorRef::Email(&email), "ci")
-        .await
-        .expect("client");
-    (created.client.id, created.secret)
-}
-
-async fn token_at(env: &Env, host: &str, id: &str, secret: &str) -> reqwest::Response {
-    env.http
-        .post(env.url("/cctrustoauth2/root/tokens/clients"))
-        .header("Host", host)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .expect("request")
-}
-
-fn parameter<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
-    body["parameters"]
-        .as_array()?
-        .iter()
-        .find(|p| p["name"] == name)?["value"]
-        .as_str()
-}
-
-fn issuer(token: &str) -> String {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("payload");
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .expect("b64"),
-    )
-    .expect("json");
-    claims["iss"].as_str().expect("iss").to_owned()
-}
+use crate::support::{Backend, Env, customer_in, db_test, parameter, token_at, unverified_claims};
 
 db_test! {
     async fn each_host_serves_its_region_only(env) {
@@ -78,7 +17,7 @@ db_test! {
         assert_eq!(response.headers()["x-cc-localgeo"], "US");
         let body: Value = response.json().await.expect("json");
         let us_token = body["access_token"].as_str().expect("token").to_owned();
-        assert_eq!(issuer(&us_token), "https://api-us.cloud.com", "iss is the serving region's base URL");
+        assert_eq!(unverified_claims(&us_token)["iss"], "https://api-us.cloud.com", "iss is the serving region's base URL");
 
         let response = token_at(&env, "api-eu.cloud.com", &us_id, &us_secret).await;
         assert_eq!(response.status(), 403);

@@ -7,73 +7,16 @@ use std::time::Duration;
 
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
-use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::directory::NewAdministrator;
 use cloudtrust_server::domain::paging::PageRequest;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::{Clock, Config, RunningServer};
 use serde_json::Value;
 
-use crate::support::{Backend, Env, TestClock, db_test, eventually};
-
-/// A customer homed in `region` with a Full administrator and one API client; returns the
-/// client's id and secret.
-async fn customer_in(env: &Env, id: &str, region: Region) -> (String, String) {
-    let operator = Actor::operator();
-    let directory = env.directory();
-    directory
-        .create_customer(&operator, Some(id), id, region)
-        .await
-        .expect("customer");
-    let email = format!("admin@{id}.example");
-    directory
-        .add_administrator(
-            &operator,
-            id,
-            NewAdministrator::with_email(&email, None, Access::Full),
-        )
-        .await
-        .expect("administrator");
-    let created = directory
-        .create_api_client(&operator, id, AdministratorRef::Email(&email), "ci")
-        .await
-        .expect("client");
-    (created.client.id, created.secret)
-}
-
-/// A token request sent as if to `host`.
-async fn token_at(env: &Env, host: &str, id: &str, secret: &str) -> reqwest::Response {
-    env.http
-        .post(env.url("/cctrustoauth2/root/tokens/clients"))
-        .header("Host", host)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .expect("request")
-}
-
-fn parameter<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
-    body["parameters"]
-        .as_array()?
-        .iter()
-        .find(|p| p["name"] == name)?["value"]
-        .as_str()
-}
-
-/// The claims of a JWT, unverified.
-fn claims(token: &str) -> Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("payload");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .expect("base64url"),
-    )
-    .expect("claims")
-}
+use crate::support::{
+    Backend, Env, TestClock, customer_in, db_test, eventually, parameter, token_at,
+    unverified_claims,
+};
 
 /// The status, `X-CC-LocalGeo` and body of a response.
 async fn answer(response: reqwest::Response) -> (u16, String, Value) {
@@ -132,7 +75,7 @@ async fn configured_hosts_replace_citrix_clouds(env: Env) {
         let token = body["access_token"].as_str().expect("token");
         let name = host.split(':').next().expect("name").to_ascii_lowercase();
         assert_eq!(
-            claims(token)["iss"],
+            unverified_claims(token)["iss"],
             format!("https://{name}"),
             "{host}: iss is the configured host's base URL"
         );
@@ -153,7 +96,7 @@ async fn configured_hosts_replace_citrix_clouds(env: Env) {
         answer(token_at(&env, "global.example.test", &aps_id, &aps_secret).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        claims(body["access_token"].as_str().expect("token"))["iss"],
+        unverified_claims(body["access_token"].as_str().expect("token"))["iss"],
         "https://global.example.test"
     );
     let (status, _, body) =
@@ -167,7 +110,7 @@ async fn configured_hosts_replace_citrix_clouds(env: Env) {
             answer(token_at(&env, host, &us_id, &us_secret).await).await;
         assert_eq!((status, served_as.as_str()), (200, "JP"), "{host}: {body}");
         assert_eq!(
-            claims(body["access_token"].as_str().expect("token"))["iss"],
+            unverified_claims(body["access_token"].as_str().expect("token"))["iss"],
             env.base(),
             "{host}: the public URL is the issuer"
         );
@@ -270,7 +213,7 @@ async fn a_region_without_a_host_is_served_by_no_regional_host() {
         "no global host: api.cloud.com is any host: {body}"
     );
     assert_eq!(
-        claims(body["access_token"].as_str().expect("token"))["iss"],
+        unverified_claims(body["access_token"].as_str().expect("token"))["iss"],
         env.base()
     );
 }

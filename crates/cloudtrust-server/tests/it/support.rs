@@ -325,3 +325,67 @@ pub fn location(response: &reqwest::Response) -> &str {
 pub fn node_url(node: &RunningServer) -> String {
     format!("http://{}", node.addr)
 }
+
+/// A customer homed in `region` with a Full administrator and one API client; returns the
+/// client's id and secret.
+pub async fn customer_in(env: &Env, id: &str, region: Region) -> (String, String) {
+    let operator = Actor::operator();
+    let directory = env.directory();
+    directory
+        .create_customer(&operator, Some(id), id, region)
+        .await
+        .expect("customer");
+    let email = format!("admin@{id}.example");
+    directory
+        .add_administrator(
+            &operator,
+            id,
+            NewAdministrator::with_email(&email, None, Access::Full),
+        )
+        .await
+        .expect("administrator");
+    let created = directory
+        .create_api_client(&operator, id, AdministratorRef::Email(&email), "ci")
+        .await
+        .expect("client");
+    (created.client.id, created.secret)
+}
+
+/// A token request sent as if to `host`.
+pub async fn token_at(env: &Env, host: &str, id: &str, secret: &str) -> reqwest::Response {
+    env.http
+        .post(env.url("/cctrustoauth2/root/tokens/clients"))
+        .header("Host", host)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+/// The value of parameter `name` of an error in the common shape.
+pub fn parameter<'a>(body: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    body["parameters"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)?["value"]
+        .as_str()
+}
+
+/// The claims of a JWT, read without verifying it.
+pub fn unverified_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a compact JWS");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// Everything logged so far, as text.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
