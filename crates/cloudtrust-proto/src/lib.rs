@@ -10,6 +10,7 @@ pub mod me;
 pub mod smart;
 pub mod systemlog;
 pub mod token;
+pub mod workspace;
 
 pub use error::{ApiError, ApiErrorParameter, OAuthErrorBody};
 pub use me::{MeCustomer, MeResponse, MeSite};

@@ -81,6 +81,13 @@ pub struct Config {
     pub throttle_shared: bool,
     /// Minutes without use after which a web-console session ends.
     pub console_idle_minutes: u64,
+    /// Days a Workspace OAuth client's secret lasts.
+    pub workspace_secret_lifetime_days: u64,
+    /// Days before a Workspace OAuth client's secret expires at which its owner contact is
+    /// reminded (and once more at expiry).
+    pub workspace_secret_reminder_days: Vec<u64>,
+    /// Seconds between two looks for secret reminders that fell due.
+    pub workspace_reminder_check_secs: u64,
 }
 
 impl Default for Config {
@@ -114,6 +121,9 @@ impl Default for Config {
             failed_attempts_per_address: 60,
             throttle_shared: false,
             console_idle_minutes: 30,
+            workspace_secret_lifetime_days: 90,
+            workspace_secret_reminder_days: vec![14, 7, 1],
+            workspace_reminder_check_secs: 300,
         }
     }
 }
@@ -224,6 +234,12 @@ impl Config {
             .as_deref()
             .map(str::trim)
             .filter(|host| !host.is_empty())
+    }
+
+    /// How long a Workspace OAuth client's secret lasts, in seconds.
+    pub fn workspace_secret_lifetime_secs(&self) -> i64 {
+        i64::try_from(self.workspace_secret_lifetime_days.saturating_mul(86_400))
+            .unwrap_or(i64::MAX)
     }
 
     /// The database URL in effect.

@@ -48,7 +48,8 @@ impl Foundation {
         store.migrate().await?;
         let kek = open_kek(&config, &store).await?;
         let secrets = Arc::new(SecretHasher::new(&kek.derive(SECRET_HASH_LABEL)));
-        let directory = Directory::new(store.clone(), clock.clone(), secrets.clone());
+        let directory = Directory::new(store.clone(), clock.clone(), secrets.clone())
+            .with_workspace_secret_lifetime(config.workspace_secret_lifetime_secs());
         Ok(Foundation {
             config,
             store,

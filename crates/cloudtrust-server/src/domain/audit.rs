@@ -33,6 +33,20 @@ pub mod event_types {
     pub const ADMINISTRATOR_ACCEPT: &str = "platform/administrator/accept";
     /// A pending invitation was withdrawn.
     pub const INVITATION_DELETE: &str = "platform/administrator/invitation/delete";
+    /// A Workspace OAuth client was created.
+    pub const WORKSPACECLIENT_CREATE: &str = "platform/workspaceclient/create";
+    /// A Workspace OAuth client's settings changed.
+    pub const WORKSPACECLIENT_UPDATE: &str = "platform/workspaceclient/update";
+    /// A Workspace OAuth client was enabled.
+    pub const WORKSPACECLIENT_ENABLE: &str = "platform/workspaceclient/enable";
+    /// A Workspace OAuth client was disabled.
+    pub const WORKSPACECLIENT_DISABLE: &str = "platform/workspaceclient/disable";
+    /// A Workspace OAuth client's secret was rotated.
+    pub const WORKSPACECLIENT_ROTATE: &str = "platform/workspaceclient/secret/rotate";
+    /// A Workspace OAuth client's old secret was expired.
+    pub const WORKSPACECLIENT_EXPIRE_OLD: &str = "platform/workspaceclient/secret/expireold";
+    /// A Workspace OAuth client was deleted.
+    pub const WORKSPACECLIENT_DELETE: &str = "platform/workspaceclient/delete";
     /// Token requests with a wrong client id or secret (recorded in batches).
     pub const SIGNIN_FAILED: &str = "platform/secureclient/signin/failed";
 }

@@ -14,6 +14,8 @@ pub enum ChangeKind {
     Keys,
     /// A Smart Tools API key (key: the API key); not cached, recorded for the audit trail.
     SmartKey,
+    /// A Workspace OAuth client (key: its client id).
+    WorkspaceClient,
 }
 
 impl ChangeKind {
@@ -25,6 +27,7 @@ impl ChangeKind {
             ChangeKind::Customer => "customer",
             ChangeKind::Keys => "keys",
             ChangeKind::SmartKey => "smartkey",
+            ChangeKind::WorkspaceClient => "workspaceclient",
         }
     }
 
@@ -36,6 +39,7 @@ impl ChangeKind {
             "customer" => Some(ChangeKind::Customer),
             "keys" => Some(ChangeKind::Keys),
             "smartkey" => Some(ChangeKind::SmartKey),
+            "workspaceclient" => Some(ChangeKind::WorkspaceClient),
             _ => None,
         }
     }
@@ -48,6 +52,7 @@ impl ChangeKind {
             ChangeKind::Customer => "customer",
             ChangeKind::Keys => "keys",
             ChangeKind::SmartKey => "smartkey",
+            ChangeKind::WorkspaceClient => "workspaceclient",
         }
     }
 }

@@ -16,5 +16,6 @@ pub mod permissions;
 pub mod secrets;
 pub mod smart_keys;
 pub mod tokens;
+pub mod workspace_clients;
 
 pub use directory::Directory;

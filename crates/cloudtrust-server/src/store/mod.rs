@@ -11,6 +11,7 @@ pub mod failed_attempts;
 pub mod settings;
 pub mod signing_keys;
 pub mod smart_keys;
+pub mod workspace_clients;
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;

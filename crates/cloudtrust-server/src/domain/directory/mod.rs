@@ -17,11 +17,13 @@ mod invitations;
 mod passwords;
 mod smart_keys;
 mod system_log;
+mod workspace_clients;
 
 use std::sync::Arc;
 
 pub use administrators::{AdministratorRef, NewAdministrator, RemovedAdministrator};
 pub use invitations::{INVITATION_LIFETIME_SECS, Invitation};
+pub use workspace_clients::SecretReminder;
 
 use super::administrators::{Administrator, id_from_reference, normalize_email};
 use super::audit::{Actor, AuditEvent};
@@ -33,6 +35,9 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{self, Conn, Store, Tx};
 
+/// How long a Workspace OAuth client's secret lasts unless configured: 90 days.
+pub const DEFAULT_WORKSPACE_SECRET_LIFETIME_SECS: i64 = 90 * 86_400;
+
 /// The directory service.
 #[derive(Clone)]
 pub struct Directory {
@@ -40,6 +45,8 @@ pub struct Directory {
     clock: Arc<dyn Clock>,
     secrets: Arc<SecretHasher>,
     sink: Arc<dyn ChangeSink>,
+    /// How long a Workspace OAuth client's secret lasts, in seconds.
+    workspace_secret_lifetime: i64,
 }
 
 impl std::fmt::Debug for Directory {
@@ -76,6 +83,15 @@ impl Directory {
             clock,
             secrets,
             sink: Arc::new(NoCopies),
+            workspace_secret_lifetime: DEFAULT_WORKSPACE_SECRET_LIFETIME_SECS,
+        }
+    }
+
+    /// The same directory, giving Workspace OAuth clients' secrets `secs` seconds of life.
+    pub fn with_workspace_secret_lifetime(self, secs: i64) -> Self {
+        Directory {
+            workspace_secret_lifetime: secs.max(1),
+            ..self
         }
     }
 
