@@ -53,6 +53,13 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiErrorResponse> {
         if text.starts_with("missing field") {
             let field = at(quoted);
             ApiErrorResponse::bad_request("missing", format!("{field} is required"), &field)
+        } else if text.starts_with("unknown field") {
+            let field = path_or(&path, quoted);
+            ApiErrorResponse::bad_request(
+                "invalidJson",
+                format!("{field} cannot be set here"),
+                &field,
+            )
         } else if text.starts_with("unknown variant") {
             ApiErrorResponse::bad_request("invalidEnum", text.clone(), &path_or(&path, quoted))
         } else {
@@ -190,6 +197,21 @@ mod tests {
     #[derive(Debug, serde::Deserialize)]
     enum Kind {
         A,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Strict {
+        #[serde(default, rename = "editable")]
+        _editable: Option<String>,
+    }
+
+    #[test]
+    fn a_field_that_cannot_be_set_is_named() {
+        let refused = parse::<Strict>(br#"{"editable":"x","name":"y"}"#).expect_err("refused");
+        assert_eq!(refused.body().name(), "invalidJson");
+        assert_eq!(refused.body().parameter("name"), Some("name"));
+        assert!(parse::<Strict>(br#"{"editable":"x"}"#).is_ok());
     }
 
     #[test]

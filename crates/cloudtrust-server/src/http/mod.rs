@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod path;
+pub mod rpclients;
 pub mod secure_clients;
 pub mod smart;
 pub mod state;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -53,6 +54,12 @@ pub fn api_routes() -> OpenApiRouter<Services> {
         .routes(routes!(secure_clients::list))
         .routes(routes!(secure_clients::create))
         .routes(routes!(secure_clients::get, secure_clients::delete))
+        .routes(routes!(rpclients::list, rpclients::create))
+        .routes(routes!(rpclients::get, rpclients::edit, rpclients::delete))
+        .routes(routes!(rpclients::enable))
+        .routes(routes!(rpclients::disable))
+        .routes(routes!(rpclients::rotate_secret))
+        .routes(routes!(rpclients::expire_old_secret))
         .routes(routes!(systemlog::records))
         .routes(routes!(smart::companies))
         .routes(routes!(smart::roles))
@@ -75,6 +82,23 @@ pub fn router(services: Services) -> Router {
         .route("/administrators/%24create", post(administrators::create))
         .route("/secureClients/", get(secure_clients::list))
         .route("/secureClients/%24create", post(secure_clients::create))
+        .route("/{customerid}/rpclients/{name}", put(rpclients::edit))
+        .route(
+            "/{customerid}/rpclients/{name}/%24enable",
+            post(rpclients::enable),
+        )
+        .route(
+            "/{customerid}/rpclients/{name}/%24disable",
+            post(rpclients::disable),
+        )
+        .route(
+            "/{customerid}/rpclients/{name}/%24rotateSecret",
+            post(rpclients::rotate_secret),
+        )
+        .route(
+            "/{customerid}/rpclients/{name}/%24expireOldSecret",
+            post(rpclients::expire_old_secret),
+        )
         .route(
             "/openapi.json",
             get(move |serving| openapi::serve(document, serving)),

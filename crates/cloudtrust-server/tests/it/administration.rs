@@ -10,73 +10,10 @@ use cloudtrust_server::domain::permissions::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Env, csrf_of, db_test, oauth_error, web_client};
-
-/// Adds an administrator with `access` and returns a bearer token of a new API client of its.
-async fn admin_with_token(env: &Env, email: &str, access: Access) -> String {
-    let operator = Actor::operator();
-    let directory = env.directory();
-    directory
-        .add_administrator(
-            &operator,
-            "acme",
-            NewAdministrator::with_email(email, None, access),
-        )
-        .await
-        .expect("administrator");
-    client_token(env, email).await
-}
-
-/// A bearer token of a new API client of `email`.
-async fn client_token(env: &Env, email: &str) -> String {
-    let created = env
-        .directory()
-        .create_api_client(
-            &Actor::operator(),
-            "acme",
-            AdministratorRef::Email(email),
-            "test",
-        )
-        .await
-        .expect("client");
-    env.token(&created.client.id, &created.secret).await
-}
-
-/// Sends an API call the way Citrix's Go SDK does.
-async fn call(
-    env: &Env,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value, reqwest::header::HeaderMap) {
-    let mut request = env
-        .http
-        .request(method, env.url(path))
-        .header("Authorization", format!("CWSAuth bearer={token}"))
-        .header("Citrix-CustomerId", "acme")
-        .header("Accept", "application/json");
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("body");
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).expect("JSON body")
-    };
-    (status, value, headers)
-}
-
-fn error_name(body: &Value) -> &str {
-    body["type"]
-        .as_str()
-        .and_then(|t| t.rsplit('/').next())
-        .unwrap_or_default()
-}
+use crate::support::{
+    Env, admin_with_token, call, client_token, csrf_of, db_test, error_name, oauth_error,
+    web_client,
+};
 
 fn create_body(email: &str, access_type: &str, policies: &[&str]) -> Value {
     json!({

@@ -30,3 +30,4 @@ mod throttling;
 mod tls;
 mod token_endpoint;
 mod trust;
+mod workspace_clients;

@@ -10,6 +10,8 @@ use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::{Clock, Config, Foundation, RunningServer, SystemClock};
+use reqwest::Method;
+use serde_json::Value;
 
 pub use crate::testdb::{Backend, TestDb, eventually};
 
@@ -388,4 +390,70 @@ pub fn unverified_claims(token: &str) -> serde_json::Value {
 /// Everything logged so far, as text.
 pub fn logs() -> String {
     String::from_utf8_lossy(&captured_logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// Adds an administrator with `access` and returns a bearer token of a new API client of its.
+pub async fn admin_with_token(env: &Env, email: &str, access: Access) -> String {
+    let operator = Actor::operator();
+    let directory = env.directory();
+    directory
+        .add_administrator(
+            &operator,
+            "acme",
+            NewAdministrator::with_email(email, None, access),
+        )
+        .await
+        .expect("administrator");
+    client_token(env, email).await
+}
+
+/// A bearer token of a new API client of `email`.
+pub async fn client_token(env: &Env, email: &str) -> String {
+    let created = env
+        .directory()
+        .create_api_client(
+            &Actor::operator(),
+            "acme",
+            AdministratorRef::Email(email),
+            "test",
+        )
+        .await
+        .expect("client");
+    env.token(&created.client.id, &created.secret).await
+}
+
+/// Sends an API call the way Citrix's Go SDK does.
+pub async fn call(
+    env: &Env,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = env
+        .http
+        .request(method, env.url(path))
+        .header("Authorization", format!("CWSAuth bearer={token}"))
+        .header("Citrix-CustomerId", "acme")
+        .header("Accept", "application/json");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("JSON body")
+    };
+    (status, value, headers)
+}
+
+pub fn error_name(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .and_then(|t| t.rsplit('/').next())
+        .unwrap_or_default()
 }
