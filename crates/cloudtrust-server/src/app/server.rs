@@ -22,7 +22,7 @@ use crate::domain::tokens::TokenPolicy;
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::http::{self, BodyLimit, PublicUrl, ServiceSet, Services};
-use crate::jobs::{self, Jobs};
+use crate::jobs::{self, Jobs, SecretReminders};
 use crate::keys::KeyRing;
 use crate::notify::Notifier;
 use crate::regions::Regions;
@@ -213,6 +213,16 @@ impl RunningServer {
             store.clone(),
             jobs.cancellation(),
         ));
+        jobs.spawn(
+            SecretReminders {
+                directory: services.directory.clone(),
+                notifier: services.notifier.clone(),
+                clock: foundation.clock.clone(),
+                days: config.workspace_secret_reminder_days.clone(),
+                every: Duration::from_secs(config.workspace_reminder_check_secs.max(1)),
+            }
+            .run(jobs.cancellation()),
+        );
         let directory = services.directory.clone();
         let router = http::router(services);
         let (tls, tls_addr, dev_certificates) = match tls_certificate(config)? {

@@ -1,8 +1,10 @@
 //! Background jobs of a running server, each in its own file: writing token usage, purging
-//! old system-log records, sharing failed-attempt counts between nodes, following changes made
-//! elsewhere. They run until cancelled; stopping the server cancels them and waits for each to
+//! old system-log records, sharing failed-attempt counts between nodes, reminding owners of
+//! Workspace OAuth client secrets that expire (following changes made elsewhere is
+//! [`crate::changes`]). They run until cancelled; stopping the server cancels them and waits for each to
 //! finish what it is doing.
 
+mod secret_reminders;
 mod shared_failures;
 mod system_log;
 mod usage;
@@ -13,6 +15,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use secret_reminders::SecretReminders;
 pub use shared_failures::share_failures;
 pub use system_log::purge_system_log;
 pub use usage::flush_usage;

@@ -252,7 +252,7 @@ db_test! {
         }
         // A refused connection fails at once, and is logged with the administrator id only.
         let logged = eventually(Duration::from_secs(10), || async {
-            logs().lines().any(|l| l.contains("sending the invitation by SMTP failed") && l.contains("administrator="))
+            logs().lines().any(|l| l.contains("sending the invitation by SMTP failed") && l.contains("about=administrator"))
         }).await;
         assert!(logged, "the failure is logged");
         let logs = logs();

@@ -22,6 +22,7 @@ mod nodes;
 mod openapi;
 mod ops;
 mod regions;
+mod reminders;
 mod rules;
 mod sdk;
 mod settings;

@@ -1,44 +1,30 @@
-//! Messages to people (invitations), built as RFC 5322 messages with lettre and delivered one
-//! of three ways, chosen at start ([`Delivery`]):
+//! Messages to people (invitations, reminders that a Workspace OAuth client's secret
+//! expires), built as RFC 5322 messages with lettre ([`message`]) and delivered one of three
+//! ways, chosen at start ([`Delivery`]):
 //!
 //! - by SMTP when `smtp_url` is set: in the background, never on the request path, through a
-//!   bounded queue drained by one task, each message given a bounded time;
+//!   bounded queue drained by one task, each message given a bounded time ([`smtp`]);
 //! - otherwise into the mail drop folder `mail_dir`, one `.eml` file per message, for a mail
-//!   transfer agent or a developer to pick up;
+//!   transfer agent or a developer to pick up ([`mail_drop`]);
 //! - otherwise not at all (the command line prints invitation links itself).
 //!
 //! Neither a message body nor a link is ever logged: links carry the invitation token.
 
-use std::fmt;
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod mail_drop;
+mod message;
+mod smtp;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION_1_0};
-use lettre::message::{Body, Mailbox};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::sync::mpsc;
+use std::fmt;
+use std::path::PathBuf;
+
+use lettre::message::Mailbox;
 
 use crate::config::Config;
-use crate::domain::directory::Invitation;
+use crate::domain::directory::{Invitation, SecretReminder};
 use crate::error::{Error, Result};
-use crate::links::invitation_link;
-
-/// How many messages may wait for the SMTP server at once, besides the one being sent. An
-/// invitation made when the queue is full is not sent (it can be withdrawn and made again), so
-/// a slow or unreachable server costs a bounded amount of memory.
-const SMTP_QUEUE: usize = 64;
-
-/// The longest wait for a TCP connection to the SMTP server.
-const SMTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The longest time one message may take, from connecting to the server's last reply: a server
-/// that accepts connections but never answers holds the queue up for no longer than this.
-const SMTP_SEND_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Lines of a 7-bit body may be this long (RFC 5322 section 2.1.1), CRLF excluded.
-const MAX_LINE: usize = 998;
+use mail_drop::write_to_mail_drop;
+use message::Outgoing;
+use smtp::{SMTP_QUEUE, SMTP_SEND_TIMEOUT, SmtpQueue, send, smtp_transport};
 
 /// Where messages to people go, as the configuration asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,104 +85,7 @@ fn printable_smtp_url(url: &str) -> Result<String> {
     Ok(parsed.to_string())
 }
 
-/// What became of a message handed to the SMTP queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Queued {
-    /// It waits for the sending task.
-    Accepted,
-    /// The queue was full or closed, so it is not sent.
-    Dropped,
-}
-
-/// The sending side of the SMTP queue.
-#[derive(Clone)]
-struct SmtpQueue {
-    sender: mpsc::Sender<Outgoing>,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    send_timeout: Duration,
-}
-
-/// A message waiting to be sent, with the administrator it is for (the only thing logged).
-struct Outgoing {
-    administrator: String,
-    message: Message,
-}
-
-impl SmtpQueue {
-    /// Starts the task that drains the queue; it ends when the last [`Notifier`] is dropped.
-    fn start(
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        capacity: usize,
-        send_timeout: Duration,
-    ) -> Result<SmtpQueue> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::internal("sending mail by SMTP needs a Tokio runtime"))?;
-        let (sender, mut receiver) = mpsc::channel::<Outgoing>(capacity);
-        let worker = transport.clone();
-        runtime.spawn(async move {
-            // One message at a time: invitations are rare, and one connection at a time
-            // keeps what a slow server can hold up to the queue's bound.
-            while let Some(outgoing) = receiver.recv().await {
-                send(&worker, send_timeout, outgoing).await;
-            }
-        });
-        Ok(SmtpQueue {
-            sender,
-            transport,
-            send_timeout,
-        })
-    }
-
-    fn enqueue(&self, outgoing: Outgoing) -> Queued {
-        match self.sender.try_send(outgoing) {
-            Ok(()) => Queued::Accepted,
-            Err(mpsc::error::TrySendError::Full(outgoing)) => {
-                tracing::warn!(
-                    administrator = %outgoing.administrator,
-                    "too many messages are waiting for the SMTP server; this invitation is not sent"
-                );
-                Queued::Dropped
-            }
-            Err(mpsc::error::TrySendError::Closed(outgoing)) => {
-                tracing::warn!(
-                    administrator = %outgoing.administrator,
-                    "the SMTP sending task has stopped; this invitation is not sent"
-                );
-                Queued::Dropped
-            }
-        }
-    }
-}
-
-/// Sends one message, within `limit`, and logs the outcome.
-async fn send(transport: &AsyncSmtpTransport<Tokio1Executor>, limit: Duration, out: Outgoing) {
-    let administrator = out.administrator;
-    match tokio::time::timeout(limit, transport.send(out.message)).await {
-        Ok(Ok(_)) => tracing::info!(%administrator, "invitation sent by SMTP"),
-        Ok(Err(e)) => tracing::warn!(
-            %administrator,
-            error = %smtp_failure(&e),
-            "sending the invitation by SMTP failed"
-        ),
-        Err(_) => tracing::warn!(
-            %administrator,
-            timeout_secs = limit.as_secs_f64(),
-            "sending the invitation by SMTP timed out"
-        ),
-    }
-}
-
-/// What went wrong, without the server's reply text: a refusal may quote the recipient or
-/// other message content back, and only the administrator id identifies a message in logs.
-fn smtp_failure(e: &lettre::transport::smtp::Error) -> String {
-    match e.status() {
-        Some(code) if e.is_permanent() => format!("the server refused it permanently ({code})"),
-        Some(code) => format!("the server refused it for now ({code})"),
-        None if e.is_response() => "the server's reply could not be read".to_owned(),
-        None => e.to_string(),
-    }
-}
-
+/// Where messages go.
 #[derive(Clone)]
 enum Route {
     Nowhere,
@@ -254,22 +143,15 @@ impl Notifier {
     /// task. Failures are logged with the administrator id: the invitation exists either way,
     /// and can be withdrawn and made again.
     pub fn invitation(&self, invitation: &Invitation, base_url: &str) {
-        let Some(outgoing) = self.compose(invitation, base_url) else {
-            return;
-        };
-        match &self.route {
-            Route::Nowhere => {}
-            Route::MailDrop(dir) => write_to_mail_drop(dir, &outgoing),
-            Route::Smtp(queue) => {
-                queue.enqueue(outgoing);
-            }
+        if let Some(outgoing) = self.compose_invitation(invitation, base_url) {
+            self.hand_over(outgoing);
         }
     }
 
     /// Sends the invitation link and waits until it is sent or has failed (within the same
     /// time limit as the background task): for the command line, which exits right after.
     pub async fn deliver_invitation(&self, invitation: &Invitation, base_url: &str) {
-        let Some(outgoing) = self.compose(invitation, base_url) else {
+        let Some(outgoing) = self.compose_invitation(invitation, base_url) else {
             return;
         };
         match &self.route {
@@ -279,9 +161,40 @@ impl Notifier {
         }
     }
 
+    /// Tells a Workspace OAuth client's owner contact that its secret expires soon (or has
+    /// expired), without waiting for it, as for invitations.
+    pub fn secret_reminder(&self, reminder: &SecretReminder) {
+        let client = &reminder.client.name;
+        if matches!(self.route, Route::Nowhere) {
+            tracing::info!(
+                %client,
+                days_before = reminder.days_before,
+                "secret reminder due; neither smtp_url nor mail_dir is configured, so it was not sent"
+            );
+            return;
+        }
+        match Outgoing::secret_reminder(&self.from, reminder) {
+            Ok(outgoing) => self.hand_over(outgoing),
+            Err(reason) => {
+                tracing::warn!(%client, %reason, "the secret reminder could not be sent");
+            }
+        }
+    }
+
+    /// Writes `outgoing` to the mail drop or queues it for SMTP.
+    fn hand_over(&self, outgoing: Outgoing) {
+        match &self.route {
+            Route::Nowhere => {}
+            Route::MailDrop(dir) => write_to_mail_drop(dir, &outgoing),
+            Route::Smtp(queue) => {
+                queue.enqueue(outgoing);
+            }
+        }
+    }
+
     /// The message inviting `invitation`'s administrator, or `None` (logged) when there is
     /// nowhere to send it or it cannot be made.
-    fn compose(&self, invitation: &Invitation, base_url: &str) -> Option<Outgoing> {
+    fn compose_invitation(&self, invitation: &Invitation, base_url: &str) -> Option<Outgoing> {
         let admin = &invitation.administrator;
         if matches!(self.route, Route::Nowhere) {
             tracing::info!(
@@ -290,11 +203,8 @@ impl Notifier {
             );
             return None;
         }
-        match invitation_message(&self.from, invitation, base_url) {
-            Ok(message) => Some(Outgoing {
-                administrator: admin.id.clone(),
-                message,
-            }),
+        match Outgoing::invitation(&self.from, invitation, base_url) {
+            Ok(outgoing) => Some(outgoing),
             Err(reason) => {
                 tracing::warn!(administrator = %admin.id, %reason, "the invitation could not be sent");
                 None
@@ -329,109 +239,17 @@ fn same_mailbox_text(text: &str, mailbox: &Mailbox) -> bool {
     text == address || text.ends_with(&format!("<{address}>"))
 }
 
-fn smtp_transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
-    // lettre's errors about a URL name the part that is wrong, never the URL or its password.
-    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map_err(|e| Error::invalid("smtp_url", e.to_string()))?;
-    Ok(builder.timeout(Some(SMTP_CONNECT_TIMEOUT)).build())
-}
-
-/// The invitation as an RFC 5322 message from `from` to the invited address.
-fn invitation_message(
-    from: &Mailbox,
-    invitation: &Invitation,
-    base_url: &str,
-) -> std::result::Result<Message, String> {
-    let admin = &invitation.administrator;
-    let to: Address = admin
-        .email
-        .parse()
-        .map_err(|_| "the invited address is not one a message can be sent to".to_owned())?;
-    let text = format!(
-        "You are invited to administer the customer {customer} as {email}.\r\n\r\n\
-         Accept the invitation here:\r\n{link}\r\n",
-        customer = admin.customer_id,
-        email = admin.email,
-        link = invitation_link(invitation, base_url),
-    );
-    Message::builder()
-        .message_id(Some(format!(
-            "<{}@{}>",
-            uuid::Uuid::new_v4(),
-            from.email.domain()
-        )))
-        .date_now()
-        .from(from.clone())
-        .to(Mailbox::new(None, to))
-        .subject(format!(
-            "You are invited to administer {} on cloudtrust",
-            admin.customer_id
-        ))
-        // A Content-Type and Content-Transfer-Encoding are MIME headers, which RFC 2045 says
-        // go with MIME-Version (lettre adds it only to multipart and single-part bodies).
-        .header(MIME_VERSION_1_0)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body(text))
-        .map_err(|e| format!("the message could not be built: {e}"))
-}
-
-/// The body, keeping each line whole when RFC 5322 allows it. lettre encodes any line longer
-/// than 76 characters as quoted-printable, which cuts the link with `=` soft breaks: a mail
-/// client undoes them, but a person copying the link out of a mail-drop file (as the
-/// development mode suggests) or a plain-text reader would get a broken link. ASCII lines of
-/// up to 998 characters are valid 7-bit content as they are.
-fn body(text: String) -> Body {
-    if is_seven_bit(&text) {
-        Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::SevenBit)
-    } else {
-        Body::new(text)
-    }
-}
-
-/// ASCII without NUL, CR and LF only as CRLF pairs, lines of at most [`MAX_LINE`] octets.
-fn is_seven_bit(text: &str) -> bool {
-    text.split("\r\n").all(|line| {
-        line.len() <= MAX_LINE
-            && line
-                .bytes()
-                .all(|b| b.is_ascii() && b != 0 && b != b'\r' && b != b'\n')
-    })
-}
-
-/// Writes the message as `invitation-<administrator id>.eml` (readable by the owner only on
-/// unix: it holds a secret link), never over an existing file.
-fn write_to_mail_drop(dir: &Path, outgoing: &Outgoing) {
-    let path = dir.join(format!("invitation-{}.eml", outgoing.administrator));
-    let written = fs::create_dir_all(dir).and_then(|()| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        options
-            .open(&path)?
-            .write_all(&outgoing.message.formatted())
-    });
-    match written {
-        Ok(()) => tracing::info!(
-            administrator = %outgoing.administrator,
-            "invitation written to the mail drop"
-        ),
-        Err(e) => tracing::warn!(
-            administrator = %outgoing.administrator,
-            error = %e,
-            "writing the invitation to the mail drop failed"
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::time::Duration;
+
+    use super::message::{MAX_LINE, invitation_message, is_seven_bit};
+    use super::smtp::Queued;
     use super::*;
     use crate::domain::administrators::Administrator;
     use crate::domain::permissions::Access;
+    use crate::links::invitation_link;
     use tokio::sync::mpsc::UnboundedReceiver;
 
     fn invitation(email: &str, customer: &str) -> Invitation {
@@ -636,10 +454,9 @@ mod tests {
         )
         .expect("queue");
         let from = parse_mail_from("ops@example.com").expect("from");
-        let outgoing = || Outgoing {
-            administrator: "admin".to_owned(),
-            message: invitation_message(&from, &invitation("a@acme.example", "acme"), "http://x")
-                .expect("message"),
+        let outgoing = || {
+            Outgoing::invitation(&from, &invitation("a@acme.example", "acme"), "http://x")
+                .expect("message")
         };
         assert_eq!(queue.enqueue(outgoing()), Queued::Accepted);
         assert!(
