@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::dev;
 use crate::output::Output;
+use crate::workspace_client::{self, WorkspaceClientCommand};
 
 /// cloudtrust: self-hosted identity and API access in the Citrix Cloud model.
 #[derive(Debug, Parser)]
@@ -60,6 +61,9 @@ enum Command {
     /// Manage administrators' Smart Tools API keys.
     #[command(subcommand)]
     SmartKey(SmartKeyCommand),
+    /// Manage Workspace OAuth clients.
+    #[command(subcommand)]
+    WorkspaceClient(WorkspaceClientCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +322,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Admin(command) => admin(open(config).await?, command, &out).await,
         Command::Client(command) => client(open(config).await?, command, &out).await,
         Command::SmartKey(command) => smart_key(open(config).await?, command, &out).await,
+        Command::WorkspaceClient(command) => {
+            workspace_client::run(open(config).await?, command, &out).await
+        }
     }
 }
 

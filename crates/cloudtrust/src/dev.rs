@@ -1,5 +1,6 @@
-//! `serve --dev`: a demo customer, a Full administrator and an API client, printed the way
-//! Citrix Cloud's tutorials use them and saved to `cloudtrust-dev.env` for other shells.
+//! `serve --dev`: a demo customer, a Full administrator, an API client and two Workspace OAuth
+//! clients (private and public), printed the way Citrix Cloud's tutorials use them and saved
+//! to `cloudtrust-dev.env` for other shells.
 
 use std::fs;
 use std::io::Write;
@@ -12,6 +13,7 @@ use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::Access;
+use cloudtrust_server::domain::workspace_clients::{ClientType, NewWorkspaceClient};
 use cloudtrust_server::error::Error;
 use cloudtrust_server::notify::Delivery;
 use cloudtrust_server::tls::{DevCertificates, hosts_line};
@@ -24,6 +26,21 @@ pub const MAIL_DIR: &str = "mail";
 pub const CUSTOMER_ID: &str = "demo";
 /// The demo administrator's email.
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
+/// The redirect URI of the demo Workspace OAuth clients: a loopback port, as native
+/// applications and command-line tools use (RFC 8252).
+pub const WORKSPACE_REDIRECT_URI: &str = "http://127.0.0.1:53682/callback";
+
+/// The demo Workspace OAuth clients.
+pub struct WorkspaceClients {
+    /// The private client's name (the `rpclients` path key).
+    pub name: String,
+    /// The private client's id.
+    pub client_id: String,
+    /// The private client's secret.
+    pub secret: String,
+    /// The public client's id.
+    pub public_client_id: String,
+}
 
 /// Credentials of the demo API client and the demo administrator's Smart Tools key.
 pub struct Credentials {
@@ -36,6 +53,8 @@ pub struct Credentials {
     pub console_password: String,
     /// The development CA and the HTTPS port, with `--tls-dev`.
     pub tls: Option<(PathBuf, u16)>,
+    /// The demo Workspace OAuth clients.
+    pub workspace: WorkspaceClients,
 }
 
 /// The value of `export NAME="…"` in a saved env file.
@@ -122,7 +141,9 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
             password
         }
     };
+    let workspace = workspace_clients(directory, &value).await?;
     let credentials = Credentials {
+        workspace,
         console_password,
         client_id: client.0,
         client_secret: client.1,
@@ -132,6 +153,81 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
         tls: None,
     };
     Ok(credentials)
+}
+
+/// A demo Workspace OAuth client of each type, with the redirect URI and refresh tokens.
+fn demo_workspace_client(display_name: &str, client_type: ClientType) -> NewWorkspaceClient {
+    NewWorkspaceClient {
+        display_name: display_name.to_owned(),
+        client_type,
+        redirect_uris: vec![WORKSPACE_REDIRECT_URI.to_owned()],
+        post_logout_redirect_uris: vec![],
+        require_user_consent: false,
+        require_pkce: false,
+        allow_offline_access: true,
+        owner_contact: None,
+    }
+}
+
+/// The saved Workspace OAuth clients when they still work, else new ones: the private one when
+/// its saved secret no longer authenticates, the public one when it is gone or disabled.
+async fn workspace_clients(
+    directory: &Directory,
+    value: &impl Fn(&str) -> Option<String>,
+) -> Result<WorkspaceClients> {
+    let actor = Actor::system();
+    let owner = AdministratorRef::Email(ADMIN_EMAIL);
+    let private = match (
+        value("WORKSPACE_CLIENT_NAME"),
+        value("WORKSPACE_CLIENT_ID"),
+        value("WORKSPACE_CLIENT_SECRET"),
+    ) {
+        (Some(name), Some(id), Some(secret))
+            if directory
+                .verify_workspace_client_secret(&id, &secret)
+                .await?
+                .is_some() =>
+        {
+            (name, id, secret)
+        }
+        _ => {
+            let new = demo_workspace_client("Demo Client", ClientType::Private);
+            let created = directory
+                .create_workspace_client(&actor, CUSTOMER_ID, owner, new)
+                .await?;
+            let secret = created
+                .secret
+                .context("a private Workspace OAuth client has a secret")?;
+            (created.client.name, created.client.client_id, secret)
+        }
+    };
+    let saved_public = value("WORKSPACE_PUBLIC_CLIENT_ID");
+    let existing = directory
+        .list_workspace_clients(&actor, CUSTOMER_ID)
+        .await?
+        .into_iter()
+        .find(|c| {
+            c.enabled
+                && c.client_type == ClientType::Public
+                && saved_public.as_deref() == Some(c.client_id.as_str())
+        });
+    let public_client_id = match existing {
+        Some(client) => client.client_id,
+        None => {
+            let new = demo_workspace_client("Demo Native App", ClientType::Public);
+            directory
+                .create_workspace_client(&actor, CUSTOMER_ID, owner, new)
+                .await?
+                .client
+                .client_id
+        }
+    };
+    Ok(WorkspaceClients {
+        name: private.0,
+        client_id: private.1,
+        secret: private.2,
+        public_client_id,
+    })
 }
 
 fn token_url(base_url: &str) -> String {
@@ -156,6 +252,16 @@ fn console_exports(c: &Credentials) -> String {
     format!(
         "export CONSOLE_EMAIL=\"{ADMIN_EMAIL}\"\nexport CONSOLE_PASSWORD=\"{}\"\n",
         c.console_password
+    )
+}
+
+fn workspace_exports(c: &Credentials) -> String {
+    let w = &c.workspace;
+    format!(
+        "export WORKSPACE_CLIENT_NAME=\"{}\"\nexport WORKSPACE_CLIENT_ID=\"{}\"\n\
+         export WORKSPACE_CLIENT_SECRET=\"{}\"\nexport WORKSPACE_PUBLIC_CLIENT_ID=\"{}\"\n\
+         export WORKSPACE_REDIRECT_URI=\"{WORKSPACE_REDIRECT_URI}\"\n",
+        w.name, w.client_id, w.secret, w.public_client_id
     )
 }
 
@@ -186,11 +292,12 @@ pub fn save(data_dir: &Path, c: &Credentials, base_url: &str) -> Result<()> {
         .with_context(|| format!("writing {}", temporary.display()))?;
     write!(
         file,
-        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}{}{}",
+        "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}{}{}{}",
         exports(c),
         token_url(base_url),
         smart_exports(c),
         console_exports(c),
+        workspace_exports(c),
         tls_exports(c)
     )?;
     file.sync_all()?;
@@ -244,6 +351,20 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     );
     println!();
     print!("{}", console_exports(c));
+    println!();
+    println!(
+        "Workspace OAuth clients of the demo customer (private and public, redirect URI {WORKSPACE_REDIRECT_URI}):"
+    );
+    println!();
+    print!("{}", workspace_exports(c));
+    println!();
+    println!(
+        "List them as Citrix's Workspace API documentation does, with a bearer token in $token:"
+    );
+    println!();
+    println!(
+        "curl {base_url}/${{CUSTOMER_ID}}/rpclients --header \"Authorization: CWSAuth bearer=$token\""
+    );
     println!();
     println!("Invitations to new administrators are {mail}");
     println!();

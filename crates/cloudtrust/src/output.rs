@@ -48,14 +48,16 @@ impl<'a> From<&'a Administrator> for AdministratorJson<'a> {
     }
 }
 
-fn when(unix: i64) -> String {
+/// Unix seconds as RFC 3339.
+pub fn when(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| unix.to_string())
 }
 
-fn print_json(value: &impl Serialize) -> Result<()> {
+/// Prints `value` as indented JSON.
+pub fn print_json(value: &impl Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -64,6 +66,11 @@ impl Output {
     /// JSON when `json`, else text.
     pub fn new(json: bool) -> Self {
         Output { json }
+    }
+
+    /// Whether to print JSON.
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     /// A command that only reports success.

@@ -13,3 +13,4 @@ mod cli;
 mod config;
 mod dev;
 mod processes;
+mod workspace;
