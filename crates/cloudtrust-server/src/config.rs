@@ -202,6 +202,12 @@ impl Config {
                 "the working directory is needed to resolve relative paths: {e}"
             )))
         })?;
+        // A secret that expires at once, or after the end of time, is a typing mistake.
+        if !(1..=3650).contains(&config.workspace_secret_lifetime_days) {
+            return Err(Box::new(figment::Error::from(
+                "workspace_secret_lifetime_days must be between 1 and 3650".to_owned(),
+            )));
+        }
         Ok(config)
     }
 

@@ -161,3 +161,35 @@ async fn dev_mode_prepares_workspace_clients_for_the_seeds_calls() {
     assert_eq!(expired, "200", "200 and an empty body");
     assert!(server.stop().success());
 }
+
+db_test! {
+    async fn the_secret_lifetime_and_reminder_days_are_settings(db) {
+        db.json(&["customer", "create", "--id", "acme", "--name", "Acme"]);
+        db.json(&["admin", "add", "--customer", "acme", "--email", "ann@acme.example", "--full"]);
+        let out = cloudtrust(db.data_dir.path())
+            .args(["--database-url", &db.url, "--json", "workspace-client", "create", "--customer", "acme",
+                "--admin", "ann@acme.example", "--display-name", "Short", "--type", "private",
+                "--redirect-uri", "https://short.acme.example/cb"])
+            .env("CLOUDTRUST_WORKSPACE_SECRET_LIFETIME_DAYS", "30")
+            .env("CLOUDTRUST_WORKSPACE_SECRET_REMINDER_DAYS", "[10, 2]")
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let created: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let client = &created["client"];
+        let lifetime = client["secret_expiration"].as_i64().expect("expiration") - client["secret_update_time"].as_i64().expect("update");
+        assert_eq!(lifetime, 30 * 86_400);
+        let bad = cloudtrust(db.data_dir.path())
+            .args(["--database-url", &db.url, "workspace-client", "list", "--customer", "acme"])
+            .env("CLOUDTRUST_WORKSPACE_SECRET_REMINDER_DAYS", "soon")
+            .output()
+            .expect("run");
+        assert!(!bad.status.success(), "a malformed setting is refused");
+        let zero = cloudtrust(db.data_dir.path())
+            .args(["--database-url", &db.url, "workspace-client", "list", "--customer", "acme"])
+            .env("CLOUDTRUST_WORKSPACE_SECRET_LIFETIME_DAYS", "0")
+            .output()
+            .expect("run");
+        assert!(String::from_utf8_lossy(&zero.stderr).contains("workspace_secret_lifetime_days"), "a secret that would expire at once is refused");
+    }
+}
