@@ -350,6 +350,7 @@ fn init_tracing(default: &str) {
 
 async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     init_tracing("info");
+    let stop = shutdown_signal()?;
     if dev_mode && config.mail_dir.is_none() && config.smtp_url().is_none() {
         // Invitations made in development land where the developer can read them, unless
         // the developer chose where they go.
@@ -381,30 +382,30 @@ async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
         };
         dev::announce(&credentials, &server.base_url, &places);
     }
-    server.run_until(shutdown_signal()).await?;
+    server.run_until(stop).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for SIGTERM and SIGINT from now on. Registered before the server announces itself:
+/// a signal sent right after the announcement then stops it cleanly instead of killing it.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn customer(f: Foundation, command: CustomerCommand, out: &Output) -> Result<()> {
