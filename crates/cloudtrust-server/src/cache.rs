@@ -163,7 +163,10 @@ impl AuthCache {
             ChangeKind::Client => self.clients.remove(key),
             ChangeKind::Administrator => self.administrators.remove(key),
             ChangeKind::Customer => self.customers.remove(key),
-            ChangeKind::Keys | ChangeKind::SmartKey | ChangeKind::WorkspaceClient => {}
+            ChangeKind::Keys
+            | ChangeKind::SmartKey
+            | ChangeKind::WorkspaceClient
+            | ChangeKind::EndUser => {}
         }
     }
 

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::dev;
 use crate::output::Output;
+use crate::user::{self, UserCommand};
 use crate::workspace_client::{self, WorkspaceClientCommand};
 
 /// cloudtrust: self-hosted identity and API access in the Citrix Cloud model.
@@ -64,6 +65,9 @@ enum Command {
     /// Manage Workspace OAuth clients.
     #[command(subcommand)]
     WorkspaceClient(WorkspaceClientCommand),
+    /// Manage the end users who sign in to Workspace applications.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,6 +329,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::WorkspaceClient(command) => {
             workspace_client::run(open(config).await?, command, &out).await
         }
+        Command::User(command) => user::run(open(config).await?, command, &out).await,
     }
 }
 
@@ -408,6 +413,20 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// The password from the first line of standard input, or a generated one (`true`), which
+/// is then shown once.
+pub fn read_password(from_stdin: bool) -> Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        Ok((passwords::generate(), true))
+    }
+}
+
 async fn customer(f: Foundation, command: CustomerCommand, out: &Output) -> Result<()> {
     let actor = Actor::operator();
     match command {
@@ -476,15 +495,7 @@ async fn admin(f: Foundation, command: AdminCommand, out: &Output) -> Result<()>
             email,
             password_stdin,
         } => {
-            let (password, generated) = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .context("reading the password from standard input")?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-            } else {
-                (passwords::generate(), true)
-            };
+            let (password, generated) = read_password(password_stdin)?;
             let admin = f
                 .directory
                 .set_password(

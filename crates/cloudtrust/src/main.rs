@@ -4,6 +4,7 @@
 mod cli;
 mod dev;
 mod output;
+mod user;
 mod workspace_client;
 
 use std::process::ExitCode;

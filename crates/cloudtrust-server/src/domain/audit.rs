@@ -47,6 +47,12 @@ pub mod event_types {
     pub const WORKSPACECLIENT_EXPIRE_OLD: &str = "platform/workspaceclient/secret/expireold";
     /// A Workspace OAuth client was deleted.
     pub const WORKSPACECLIENT_DELETE: &str = "platform/workspaceclient/delete";
+    /// An end user of the OpenID Connect server was added.
+    pub const END_USER_CREATE: &str = "platform/workspaceuser/create";
+    /// An end user's password was set.
+    pub const END_USER_PASSWORD: &str = "platform/workspaceuser/password";
+    /// An end user was removed.
+    pub const END_USER_DELETE: &str = "platform/workspaceuser/delete";
     /// Token requests with a wrong client id or secret (recorded in batches).
     pub const SIGNIN_FAILED: &str = "platform/secureclient/signin/failed";
 }

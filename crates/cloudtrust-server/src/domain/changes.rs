@@ -16,6 +16,8 @@ pub enum ChangeKind {
     SmartKey,
     /// A Workspace OAuth client (key: its client id).
     WorkspaceClient,
+    /// An end user of the OpenID Connect server (key: its id).
+    EndUser,
 }
 
 impl ChangeKind {
@@ -28,6 +30,7 @@ impl ChangeKind {
             ChangeKind::Keys => "keys",
             ChangeKind::SmartKey => "smartkey",
             ChangeKind::WorkspaceClient => "workspaceclient",
+            ChangeKind::EndUser => "enduser",
         }
     }
 
@@ -40,6 +43,7 @@ impl ChangeKind {
             "keys" => Some(ChangeKind::Keys),
             "smartkey" => Some(ChangeKind::SmartKey),
             "workspaceclient" => Some(ChangeKind::WorkspaceClient),
+            "enduser" => Some(ChangeKind::EndUser),
             _ => None,
         }
     }
@@ -53,6 +57,7 @@ impl ChangeKind {
             ChangeKind::Keys => "keys",
             ChangeKind::SmartKey => "smartkey",
             ChangeKind::WorkspaceClient => "workspaceclient",
+            ChangeKind::EndUser => "workspaceuser",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod console_sessions;
 pub mod customers;
 pub mod directory;
+pub mod end_users;
 pub mod paging;
 pub mod passwords;
 pub mod permissions;

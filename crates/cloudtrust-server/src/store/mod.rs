@@ -7,6 +7,7 @@ pub mod audit;
 pub mod changes;
 pub mod console_sessions;
 pub mod customers;
+pub mod end_users;
 pub mod failed_attempts;
 pub mod settings;
 pub mod signing_keys;

@@ -15,6 +15,7 @@ mod bearer;
 mod browser;
 mod console;
 mod discovery;
+mod end_users;
 mod go_sdk;
 mod logging;
 mod mail;

@@ -13,4 +13,5 @@ mod cli;
 mod config;
 mod dev;
 mod processes;
+mod users;
 mod workspace;

@@ -13,6 +13,7 @@
 mod administrators;
 mod api_clients;
 mod customers;
+mod end_users;
 mod invitations;
 mod passwords;
 mod smart_keys;
