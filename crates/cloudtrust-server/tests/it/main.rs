@@ -14,6 +14,7 @@ mod architecture;
 mod bearer;
 mod browser;
 mod console;
+mod console_workspace;
 mod discovery;
 mod go_sdk;
 mod logging;
