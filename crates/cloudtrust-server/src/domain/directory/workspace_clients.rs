@@ -69,7 +69,7 @@ impl Directory {
             .owner_contact
             .as_deref()
             .filter(|c| !c.trim().is_empty())
-            .map(|c| contact(c))
+            .map(contact)
             .transpose()?;
         let mut tx = self.store.begin().await?;
         Self::require_customer(&mut tx, customer_id).await?;
