@@ -357,7 +357,7 @@ db_test! {
             }
         }
         let now = clients(&env).await;
-        assert_eq!(now, [client.clone()], "nothing created, changed or deleted");
+        assert_eq!(now, std::slice::from_ref(&client), "nothing created, changed or deleted");
         assert!(works(&env, &client.client_id, &secret).await);
     }
 }
@@ -395,7 +395,7 @@ db_test! {
             assert_eq!(response.status(), 403, "{action}");
             assert!(response.text().await.expect("html").contains("You are not allowed to do this"), "{action}");
         }
-        assert_eq!(clients(&env).await, [client.clone()], "nothing created, changed or deleted");
+        assert_eq!(clients(&env).await, std::slice::from_ref(&client), "nothing created, changed or deleted");
         assert!(works(&env, &client.client_id, &secret).await);
 
         // The permission alone is enough: the tab, every client of the customer, Create Client.

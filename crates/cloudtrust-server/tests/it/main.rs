@@ -13,6 +13,7 @@ mod administration;
 mod architecture;
 mod bearer;
 mod browser;
+mod browser_workspace;
 mod console;
 mod console_workspace;
 mod discovery;
