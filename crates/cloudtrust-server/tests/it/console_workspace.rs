@@ -308,6 +308,8 @@ db_test! {
         assert!(works(&env, &client.client_id, &new_secret).await, "the new one does");
         let nothing = web.get(env.url(&format!("{path}/expire-old"))).send().await.expect("request").text().await.expect("html");
         assert!(nothing.contains("nothing to expire"));
+        let again = web.post(env.url(&format!("{path}/expire-old"))).form(&[("csrf", csrf.as_str())]).send().await.expect("request").text().await.expect("html");
+        assert!(again.contains("nothing to expire") && !again.contains("has been expired"), "no expiry is confirmed that did not happen");
 
         // The list warns from 14 days before the secret expires, and once it has.
         env.clock.advance(80 * 86_400);

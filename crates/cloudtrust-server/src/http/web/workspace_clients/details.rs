@@ -329,6 +329,10 @@ pub async fn rotation(
     }
 }
 
+/// What Expire Now says when there is no old secret that still works.
+const NOTHING_TO_EXPIRE: &str =
+    "This client has no old secret that still works: nothing to expire.";
+
 fn no_secret() -> Error {
     Error::invalid("client_type", "a public client has no secret to rotate")
 }
@@ -401,11 +405,7 @@ pub async fn expiry(
     };
     let now = clock.now();
     if !client.old_secret.is_some_and(|old| old.is_valid_at(now)) {
-        return context.details(
-            &client,
-            None,
-            Said::notice("This client has no old secret that still works: nothing to expire."),
-        );
+        return context.details(&client, None, Said::notice(NOTHING_TO_EXPIRE));
     }
     let response = render(
         StatusCode::OK,
@@ -435,6 +435,19 @@ pub async fn expire(
         clock: clock.as_ref(),
         signed_in: &signed_in,
     };
+    // The directory expires nothing quietly when there is no old secret; the page says so
+    // instead of confirming an expiry that did not happen.
+    match context.client(&name).await {
+        Ok(client)
+            if !client
+                .old_secret
+                .is_some_and(|old| old.is_valid_at(clock.now())) =>
+        {
+            return context.details(&client, None, Said::notice(NOTHING_TO_EXPIRE));
+        }
+        Ok(_) => {}
+        Err(e) => return context.list_failed(&e).await,
+    }
     let expired = directory
         .expire_old_workspace_secret(&signed_in.actor(), &signed_in.customer.id, &name)
         .await;
