@@ -93,6 +93,8 @@ pub struct Shown {
     pub expires: Option<String>,
     /// The CSV download (private clients).
     pub csv_href: Option<String>,
+    /// The name the download is saved under.
+    pub csv_file_name: &'static str,
 }
 
 impl Shown {
@@ -116,6 +118,7 @@ impl Shown {
                 .and(client.secret)
                 .map(|t| when(t.expires_at)),
             secret,
+            csv_file_name: CSV_FILE_NAME,
         }
     }
 }
