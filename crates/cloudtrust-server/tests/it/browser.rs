@@ -22,11 +22,11 @@ use crate::support::{Env, db_test, eventually};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const PASSWORD: &str = "correct horse battery staple";
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A chromedriver process, stopped on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -40,7 +40,7 @@ impl Drop for Driver {
 
 /// Starts chromedriver, or `None` when it is not installed (outside CI only: `.ci/run`
 /// installs it, and under `CI=true` the browser half may not be skipped).
-async fn driver() -> Option<Driver> {
+pub(crate) async fn driver() -> Option<Driver> {
     if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -116,7 +116,7 @@ fn announced_port(line: &str) -> Option<u16> {
 }
 
 /// A headless Chromium session that saves downloads into `downloads`.
-async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".to_owned(),
@@ -157,7 +157,7 @@ const WIDTHS: [(u32, u32); 2] = [(1280, 900), (390, 844)];
 
 /// Screenshots of the current page at both widths, checking that nothing is wider than the
 /// window (no sideways scrolling).
-async fn screenshots(browser: &Client, backend: &str, name: &str) {
+pub(crate) async fn screenshots(browser: &Client, backend: &str, name: &str) {
     for (width, height) in WIDTHS {
         browser
             .set_window_size(width, height)
@@ -189,7 +189,7 @@ async fn screenshots(browser: &Client, backend: &str, name: &str) {
     browser.set_window_size(1280, 900).await.expect("resize");
 }
 
-async fn find(browser: &Client, css: &str) -> Element {
+pub(crate) async fn find(browser: &Client, css: &str) -> Element {
     browser
         .wait()
         .at_most(WAIT)
@@ -198,7 +198,7 @@ async fn find(browser: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("{css} appears: {e}"))
 }
 
-async fn click(browser: &Client, css: &str) {
+pub(crate) async fn click(browser: &Client, css: &str) {
     find(browser, css)
         .await
         .click()
@@ -208,7 +208,7 @@ async fn click(browser: &Client, css: &str) {
 
 /// Clicks something that loads another page (htmx swaps it in place of the current one) and
 /// waits until it is there, so that nothing is looked for on the page being left.
-async fn follow(browser: &Client, css: &str) {
+pub(crate) async fn follow(browser: &Client, css: &str) {
     browser
         .execute(
             "document.querySelector('main').dataset.leaving = '1';",
@@ -233,7 +233,7 @@ async fn follow(browser: &Client, css: &str) {
     assert!(arrived, "{css} leads to another page");
 }
 
-async fn type_into(browser: &Client, css: &str, text: &str) {
+pub(crate) async fn type_into(browser: &Client, css: &str, text: &str) {
     find(browser, css)
         .await
         .send_keys(text)
@@ -241,7 +241,7 @@ async fn type_into(browser: &Client, css: &str, text: &str) {
         .unwrap_or_else(|e| panic!("type into {css}: {e}"));
 }
 
-async fn value(browser: &Client, css: &str) -> String {
+pub(crate) async fn value(browser: &Client, css: &str) -> String {
     find(browser, css)
         .await
         .prop("value")
@@ -250,7 +250,7 @@ async fn value(browser: &Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn page_text(browser: &Client) -> String {
+pub(crate) async fn page_text(browser: &Client) -> String {
     browser
         .find(Locator::Css("body"))
         .await
@@ -261,7 +261,7 @@ async fn page_text(browser: &Client) -> String {
 }
 
 /// Waits until the page's text contains `text`.
-async fn until_text(browser: &Client, text: &str) {
+pub(crate) async fn until_text(browser: &Client, text: &str) {
     let found = eventually(WAIT, || async { page_text(browser).await.contains(text) }).await;
     assert!(
         found,
@@ -270,7 +270,7 @@ async fn until_text(browser: &Client, text: &str) {
     );
 }
 
-async fn is_open(browser: &Client, dialog: &str) -> bool {
+pub(crate) async fn is_open(browser: &Client, dialog: &str) -> bool {
     browser
         .execute(
             "const d = document.getElementById(arguments[0]); return !!d && d.open;",
@@ -282,12 +282,12 @@ async fn is_open(browser: &Client, dialog: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn until_open(browser: &Client, dialog: &str, open: bool) {
+pub(crate) async fn until_open(browser: &Client, dialog: &str, open: bool) {
     let reached = eventually(WAIT, || async { is_open(browser, dialog).await == open }).await;
     assert!(reached, "dialog {dialog} open = {open}");
 }
 
-async fn sign_in(browser: &Client, env: &Env, email: &str) {
+pub(crate) async fn sign_in(browser: &Client, env: &Env, email: &str) {
     browser.goto(&env.url("/console")).await.expect("console");
     type_into(browser, "#email", email).await;
     type_into(browser, "#password", PASSWORD).await;

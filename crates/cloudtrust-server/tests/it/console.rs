@@ -8,10 +8,10 @@ use cloudtrust_server::domain::permissions::{API_CLIENTS, Access, SYSTEM_LOG};
 
 use crate::support::{Env, csrf_of, db_test, location, node_url, web_client};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// Gives `email` of `customer` the console password [`PASSWORD`].
-async fn with_password(env: &Env, customer: &str, email: &str) {
+pub(crate) async fn with_password(env: &Env, customer: &str, email: &str) {
     env.directory()
         .set_password(
             &Actor::operator(),
@@ -24,7 +24,7 @@ async fn with_password(env: &Env, customer: &str, email: &str) {
 }
 
 /// Adds an administrator of `acme` with `access` and [`PASSWORD`].
-async fn add_administrator(env: &Env, email: &str, access: Access) {
+pub(crate) async fn add_administrator(env: &Env, email: &str, access: Access) {
     env.directory()
         .add_administrator(
             &Actor::operator(),
@@ -61,7 +61,7 @@ async fn sign_in(
 }
 
 /// A client signed in as `email`, and the session's anti-forgery token.
-async fn signed_in(env: &Env, email: &str) -> (reqwest::Client, String) {
+pub(crate) async fn signed_in(env: &Env, email: &str) -> (reqwest::Client, String) {
     let web = web_client();
     let response = sign_in(env, &web, email, PASSWORD).await;
     assert_eq!(response.status(), 303, "signed in");

@@ -9,6 +9,7 @@ pub mod page;
 pub mod portal;
 pub mod session;
 pub mod sign_in;
+pub mod workspace_clients;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -46,6 +47,38 @@ pub fn routes() -> Router<Services> {
         .route(
             "/console/iam/api-access/{id}/delete",
             post(api_access::delete),
+        )
+        .route(
+            workspace_clients::PATH,
+            get(workspace_clients::show).post(workspace_clients::create),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}",
+            get(workspace_clients::details::show),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}/settings",
+            get(workspace_clients::details::settings).post(workspace_clients::details::save),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}/rotate",
+            get(workspace_clients::details::rotation).post(workspace_clients::details::rotate),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}/expire-old",
+            get(workspace_clients::details::expiry).post(workspace_clients::details::expire),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}/enable",
+            post(workspace_clients::enable),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}/disable",
+            post(workspace_clients::disable),
+        )
+        .route(
+            "/console/iam/workspace-api/{name}/delete",
+            post(workspace_clients::delete),
         )
         .route("/portal", get(portal::show))
         .route("/portal/", get(portal::show))

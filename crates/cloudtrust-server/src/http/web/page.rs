@@ -23,6 +23,8 @@ pub struct Frame {
     pub can_switch: bool,
     /// Whether the administrator may see the Administrators tab.
     pub manages_administrators: bool,
+    /// Whether the administrator may see the Workspace API tab.
+    pub manages_workspace_clients: bool,
     /// The session's anti-forgery token (for the sign-out form).
     pub csrf: String,
 }
@@ -41,6 +43,9 @@ impl Frame {
             customer_id: signed_in.customer.id.clone(),
             can_switch: signed_in.session.choices.len() > 1,
             manages_administrators: signed_in.actor().allows(permissions::ADMINISTRATORS),
+            manages_workspace_clients: signed_in
+                .actor()
+                .allows(permissions::WORKSPACE_OAUTH_CLIENTS),
             csrf: signed_in.session.csrf_token.clone(),
         }
     }
@@ -176,7 +181,8 @@ fn field_label(field: &str) -> String {
             .to_uppercase()
             .chain(chars)
             .collect::<String>()
-            .replace('_', " "),
+            .replace('_', " ")
+            .replace(" uris", " URIs"),
         None => "Input".to_owned(),
     }
 }
