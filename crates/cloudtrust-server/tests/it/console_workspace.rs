@@ -279,6 +279,7 @@ db_test! {
         let html = rotation.text().await.expect("html");
         assert!(html.contains("id=\"rotate-agree\" name=\"confirm\" value=\"yes\" required") && html.contains(">Rotate</button>"));
         assert!(html.contains("keeps working until it expires"));
+        assert!(html.contains("valid for 90 days from now"), "the configured lifetime");
 
         let rotated = web.post(env.url(&format!("{path}/rotate"))).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]).send().await.expect("request");
         assert_eq!(rotated.status(), 200);

@@ -96,6 +96,11 @@ impl Directory {
         }
     }
 
+    /// How many whole days a Workspace OAuth client's new secret lasts (at least one).
+    pub fn workspace_secret_lifetime_days(&self) -> i64 {
+        (self.workspace_secret_lifetime / 86_400).max(1)
+    }
+
     /// The same directory, telling `sink` what each transaction changed once it commits.
     pub fn reporting_to(self, sink: Arc<dyn ChangeSink>) -> Self {
         Directory { sink, ..self }

@@ -125,6 +125,7 @@ struct RotatePage {
     frame: Frame,
     csrf: String,
     client: View,
+    lifetime_days: i64,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -190,6 +191,7 @@ impl Context<'_> {
                 frame: Frame::of(self.signed_in),
                 csrf: self.signed_in.session.csrf_token.clone(),
                 client: self.view(client),
+                lifetime_days: self.directory.workspace_secret_lifetime_days(),
                 notice: said.notice,
                 error: said.error,
             },
