@@ -9,6 +9,7 @@ pub mod page;
 pub mod portal;
 pub mod session;
 pub mod sign_in;
+pub mod users;
 pub mod workspace_clients;
 
 use axum::Router;
@@ -80,6 +81,12 @@ pub fn routes() -> Router<Services> {
             "/console/iam/workspace-api/{name}/delete",
             post(workspace_clients::delete),
         )
+        .route(users::PATH, get(users::show).post(users::add))
+        .route(
+            "/console/iam/users/{id}/reset-password",
+            post(users::reset_password),
+        )
+        .route("/console/iam/users/{id}/remove", post(users::remove))
         .route("/portal", get(portal::show))
         .route("/portal/", get(portal::show))
         .route("/portal/token", post(portal::generate))
