@@ -11,6 +11,7 @@ use cloudtrust_server::domain::Directory;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
+use cloudtrust_server::domain::end_users::NewEndUser;
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::domain::workspace_clients::{ClientType, NewWorkspaceClient};
@@ -26,6 +27,9 @@ pub const MAIL_DIR: &str = "mail";
 pub const CUSTOMER_ID: &str = "demo";
 /// The demo administrator's email.
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
+/// The demo end user's email: a person who signs in to the demo customer's Workspace
+/// applications.
+pub const WORKSPACE_USER: &str = "user@demo.example";
 /// The redirect URI of the demo Workspace OAuth clients: a loopback port, as native
 /// applications and command-line tools use (RFC 8252).
 pub const WORKSPACE_REDIRECT_URI: &str = "http://127.0.0.1:53682/callback";
@@ -55,6 +59,8 @@ pub struct Credentials {
     pub tls: Option<(PathBuf, u16)>,
     /// The demo Workspace OAuth clients.
     pub workspace: WorkspaceClients,
+    /// The demo end user's password.
+    pub workspace_password: String,
 }
 
 /// The value of `export NAME="…"` in a saved env file.
@@ -142,8 +148,10 @@ pub async fn bootstrap(directory: &Directory, data_dir: &Path) -> Result<Credent
         }
     };
     let workspace = workspace_clients(directory, &value).await?;
+    let workspace_password = end_user_password(directory, value("WORKSPACE_PASSWORD")).await?;
     let credentials = Credentials {
         workspace,
+        workspace_password,
         console_password,
         client_id: client.0,
         client_secret: client.1,
@@ -230,6 +238,41 @@ async fn workspace_clients(
     })
 }
 
+/// The demo end user's saved password when it still works, else a new one (the user is added
+/// when missing).
+async fn end_user_password(directory: &Directory, saved: Option<String>) -> Result<String> {
+    if let Some(password) = saved
+        && directory
+            .verify_end_user_password(CUSTOMER_ID, WORKSPACE_USER, &password)
+            .await?
+            .is_some()
+    {
+        return Ok(password);
+    }
+    let actor = Actor::system();
+    let password = passwords::generate();
+    let exists = directory
+        .list_end_users(&actor, CUSTOMER_ID)
+        .await?
+        .iter()
+        .any(|u| u.email == WORKSPACE_USER);
+    if exists {
+        directory
+            .set_end_user_password(&actor, CUSTOMER_ID, WORKSPACE_USER, &password)
+            .await?;
+    } else {
+        let new = NewEndUser {
+            email: WORKSPACE_USER.to_owned(),
+            given_name: "Demo".to_owned(),
+            family_name: "User".to_owned(),
+        };
+        directory
+            .add_end_user(&actor, CUSTOMER_ID, &new, &password)
+            .await?;
+    }
+    Ok(password)
+}
+
 fn token_url(base_url: &str) -> String {
     format!("{base_url}/cctrustoauth2/root/tokens/clients")
 }
@@ -260,8 +303,9 @@ fn workspace_exports(c: &Credentials) -> String {
     format!(
         "export WORKSPACE_CLIENT_NAME=\"{}\"\nexport WORKSPACE_CLIENT_ID=\"{}\"\n\
          export WORKSPACE_CLIENT_SECRET=\"{}\"\nexport WORKSPACE_PUBLIC_CLIENT_ID=\"{}\"\n\
-         export WORKSPACE_REDIRECT_URI=\"{WORKSPACE_REDIRECT_URI}\"\n",
-        w.name, w.client_id, w.secret, w.public_client_id
+         export WORKSPACE_REDIRECT_URI=\"{WORKSPACE_REDIRECT_URI}\"\n\
+         export WORKSPACE_USER=\"{WORKSPACE_USER}\"\nexport WORKSPACE_PASSWORD=\"{}\"\n",
+        w.name, w.client_id, w.secret, w.public_client_id, c.workspace_password
     )
 }
 
@@ -353,7 +397,7 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     print!("{}", console_exports(c));
     println!();
     println!(
-        "Workspace OAuth clients of the demo customer (private and public, redirect URI {WORKSPACE_REDIRECT_URI}):"
+        "Workspace OAuth clients of the demo customer (private and public, redirect URI {WORKSPACE_REDIRECT_URI}) and an end user who signs in to its applications:"
     );
     println!();
     print!("{}", workspace_exports(c));

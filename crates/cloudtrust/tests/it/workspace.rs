@@ -102,13 +102,27 @@ async fn dev_mode_prepares_workspace_clients_for_the_seeds_calls() {
         "http://127.0.0.1:53682/callback"
     );
     assert!(env_value(&printed, "WORKSPACE_CLIENT_SECRET").len() >= 43);
+    assert_eq!(env_value(&printed, "WORKSPACE_USER"), "user@demo.example");
+    let user_password = env_value(&printed, "WORKSPACE_PASSWORD");
     assert!(server.stop().success());
+    let users = cloudtrust(dir.path())
+        .args(["user", "list", "--customer", "demo", "--json"])
+        .output()
+        .expect("user list");
+    let users: Value = serde_json::from_slice(&users.stdout).expect("JSON");
+    assert_eq!(users.as_array().map(Vec::len), Some(1));
+    assert_eq!(users[0]["email"], "user@demo.example");
 
     // Started again: the same clients, none added.
     let server = Server::start(cloudtrust(dir.path()), true).await;
     let printed = server.stdout.join("\n");
     assert_eq!(env_value(&printed, "WORKSPACE_CLIENT_ID"), client_id);
     assert_eq!(env_value(&printed, "WORKSPACE_PUBLIC_CLIENT_ID"), public_id);
+    assert_eq!(
+        env_value(&printed, "WORKSPACE_PASSWORD"),
+        user_password,
+        "the same password again"
+    );
     let env_file = dir.path().join("cloudtrust-dev.env");
     let base = server.base_url.as_str();
     let token = "token=$(curl -s ${token_url} -d \"grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}\" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')";
