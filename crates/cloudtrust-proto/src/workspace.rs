@@ -57,9 +57,11 @@ pub struct WorkspaceClient {
     pub created_time: i64,
 }
 
-/// `POST /{customer}/rpclients` body.
+/// `POST /{customer}/rpclients` body; any other field is refused, by name, so a misspelt
+/// setting is never silently dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewWorkspaceClient {
     /// The name shown to people.
     pub display_name: String,

@@ -208,6 +208,15 @@ impl Config {
                 "workspace_secret_lifetime_days must be between 1 and 3650".to_owned(),
             )));
         }
+        if config
+            .workspace_secret_reminder_days
+            .iter()
+            .any(|days| !(1..=3650).contains(days))
+        {
+            return Err(Box::new(figment::Error::from(
+                "workspace_secret_reminder_days must each be between 1 and 3650".to_owned(),
+            )));
+        }
         Ok(config)
     }
 

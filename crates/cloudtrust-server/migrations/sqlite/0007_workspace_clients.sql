@@ -24,6 +24,7 @@ CREATE TABLE workspace_clients (
     created_at                BIGINT NOT NULL
 );
 CREATE INDEX workspace_clients_by_customer ON workspace_clients (customer_id, created_at);
+CREATE INDEX workspace_clients_by_secret_expiry ON workspace_clients (secret_expires_at);
 
 -- The last number given to each kind of client of a customer, so names are never reused.
 CREATE TABLE workspace_client_numbers (
@@ -34,11 +35,12 @@ CREATE TABLE workspace_client_numbers (
 );
 
 -- One row per reminder sent before a secret expires (client, secret, days before expiry):
--- whichever node inserts it sends it, so each is sent once.
+-- whichever node inserts it sends it, so each is sent once. A secret is named by the start of
+-- its keyed hash, which differs for two secrets made in the same second.
 CREATE TABLE workspace_secret_reminders (
-    client_name       TEXT NOT NULL,
-    secret_updated_at BIGINT NOT NULL,
-    days_before       BIGINT NOT NULL,
-    sent_at           BIGINT NOT NULL,
-    PRIMARY KEY (client_name, secret_updated_at, days_before)
+    client_name TEXT NOT NULL,
+    secret_id   TEXT NOT NULL,
+    days_before BIGINT NOT NULL,
+    sent_at     BIGINT NOT NULL,
+    PRIMARY KEY (client_name, secret_id, days_before)
 );

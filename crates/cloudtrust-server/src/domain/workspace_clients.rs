@@ -140,12 +140,12 @@ pub const MAX_URIS: usize = 20;
 /// The longest redirect URI accepted.
 pub const MAX_URI_LEN: usize = 2000;
 
-/// Schemes a browser must never be sent to with an authorization code.
-const DANGEROUS_SCHEMES: &[&str] = &["javascript", "data", "vbscript", "file", "about", "blob"];
-
-/// Checks redirect URIs: absolute, `http` only for loopback hosts (RFC 8252 §7.3), no
-/// fragment (RFC 6749 §3.1.2), no scheme a browser would run; at most [`MAX_URIS`], no
-/// duplicates. `field` names the list in errors.
+/// Checks redirect URIs (RFC 9700 §2.1, RFC 8252 §7): absolute and without fragment; `https`,
+/// `http` only for loopback hosts, or a private-use scheme in reverse-domain form
+/// (`com.example.app:/callback`); no user name or password in the authority; no whitespace,
+/// control character or backslash, so the text stored is exactly the text checked (redirect
+/// URIs are later compared as strings). At most [`MAX_URIS`]; duplicates are dropped. `field`
+/// names the list in errors.
 pub fn validate_redirect_uris(field: &'static str, uris: &[String]) -> Result<Vec<String>> {
     if uris.len() > MAX_URIS {
         return Err(Error::invalid(
@@ -156,35 +156,43 @@ pub fn validate_redirect_uris(field: &'static str, uris: &[String]) -> Result<Ve
     let mut checked: Vec<String> = Vec::with_capacity(uris.len());
     for uri in uris {
         let uri = uri.trim();
+        let refuse = |why: &str| Error::invalid(field, format!("`{uri}` {why}"));
         if uri.len() > MAX_URI_LEN {
             return Err(Error::invalid(
                 field,
                 format!("a URI is longer than {MAX_URI_LEN} characters"),
             ));
         }
-        let parsed = url::Url::parse(uri)
-            .map_err(|_| Error::invalid(field, format!("`{uri}` is not an absolute URI")))?;
+        if uri
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+        {
+            return Err(refuse(
+                "holds whitespace, a control character or a backslash",
+            ));
+        }
+        let parsed = url::Url::parse(uri).map_err(|_| refuse("is not an absolute URI"))?;
         if parsed.fragment().is_some() {
-            return Err(Error::invalid(
-                field,
-                format!("`{uri}` has a fragment, which redirect URIs may not have"),
-            ));
+            return Err(refuse("has a fragment, which redirect URIs may not have"));
         }
-        let scheme = parsed.scheme();
-        if DANGEROUS_SCHEMES.contains(&scheme) {
-            return Err(Error::invalid(
-                field,
-                format!("`{scheme}:` URIs are not allowed"),
-            ));
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(refuse("names a user, which redirect URIs may not"));
         }
-        if scheme == "http" && !is_loopback(&parsed) {
-            return Err(Error::invalid(
-                field,
-                format!("`{uri}` uses http, which only loopback hosts may; use https"),
-            ));
-        }
-        if (scheme == "http" || scheme == "https") && parsed.host().is_none() {
-            return Err(Error::invalid(field, format!("`{uri}` has no host")));
+        match parsed.scheme() {
+            "https" if parsed.host().is_some() => {}
+            "http" if is_loopback(&parsed) => {}
+            "http" => {
+                return Err(refuse(
+                    "uses http, which only loopback hosts may; use https",
+                ));
+            }
+            private if private.contains('.') && !matches!(private, "https" | "http") => {}
+            _ => {
+                return Err(refuse(
+                    "must use https, http on a loopback host, or an application's own scheme \
+                     in reverse-domain form (com.example.app:/callback)",
+                ));
+            }
         }
         if !checked.iter().any(|c| c == uri) {
             checked.push(uri.to_owned());
@@ -247,6 +255,17 @@ mod tests {
             "javascript:alert(1)",
             "data:text/html,hi",
             "http://127.0.0.1.example.com/cb",
+            "http://localhost.example.com/cb",
+            "https://app.example.com@evil.example/cb",
+            "https://user:pass@app.example.com/cb",
+            "ws://evil.example/cb",
+            "ftp://evil.example/cb",
+            "myapp:/cb",
+            "https://a.example/cb https://b.example/cb",
+            "https://app.ex\tample/cb",
+            "https://app.example.com\\cb",
+            "file:///etc/passwd",
+            "HTTP://evil.example/cb",
         ] {
             assert!(
                 validate_redirect_uris("redirect_uris", &uris(&[bad])).is_err(),

@@ -2,9 +2,12 @@
 //! shapes. The path's customer must be the token's; the caller's owner needs Full access or
 //! `Workspace OAuth Clients` (checked by the directory, against its current access).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +19,7 @@ use cloudtrust_proto::workspace::{
 use super::bearer::Caller;
 use super::errors::ApiErrorResponse;
 use super::json::{ApiJson, JsonAccepted};
-use super::path::PathText;
+use crate::auth::Auth;
 use crate::domain::Directory;
 use crate::domain::directory::AdministratorRef;
 use crate::domain::workspace_clients as domain;
@@ -51,31 +54,44 @@ pub fn wire(client: domain::WorkspaceClient) -> WorkspaceClient {
     }
 }
 
-/// The customer of the path, once it is known to be the token's: another customer's clients
-/// are refused (403) whatever the caller's access there.
-fn customer_of<'a>(caller: &'a Caller, path_customer: &str) -> Result<&'a str, ApiErrorResponse> {
-    let customer = caller.claims.customer.as_str();
-    if path_customer.trim().eq_ignore_ascii_case(customer) {
-        Ok(customer)
-    } else {
-        Err(ApiErrorResponse::authorization("customer", path_customer))
-    }
-}
-
-/// `{customerid}` and `{name}` of a client's path.
-pub struct ClientPath {
-    customer: String,
+/// The caller and the client (`{name}`, empty on the collection's routes) a request is
+/// about. The path's customer must be the token's: another customer's path is refused (403)
+/// before the body is read, whatever the caller's access there.
+pub struct Target {
+    caller: Caller,
     name: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientPath {
+impl Target {
+    /// The customer: the token's, which the path names.
+    fn customer(&self) -> &str {
+        &self.caller.claims.customer
+    }
+}
+
+impl<S> FromRequestParts<S> for Target
+where
+    S: Send + Sync,
+    Arc<Auth>: FromRef<S>,
+{
     type Rejection = ApiErrorResponse;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path((customer, name)) = Path::<(String, String)>::from_request_parts(parts, state)
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|e: PathRejection| ApiErrorResponse::from(e))?;
-        Ok(ClientPath { customer, name })
+        let customer = params.remove("customerid").unwrap_or_default();
+        if !customer
+            .trim()
+            .eq_ignore_ascii_case(&caller.claims.customer)
+        {
+            return Err(ApiErrorResponse::authorization("customer", &customer));
+        }
+        Ok(Target {
+            caller,
+            name: params.remove("name").unwrap_or_default(),
+        })
     }
 }
 
@@ -101,12 +117,10 @@ fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
 pub async fn list(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    PathText(customer, _): PathText<ApiErrorResponse>,
+    target: Target,
 ) -> Result<Json<Vec<WorkspaceClient>>, ApiErrorResponse> {
-    let customer = customer_of(&caller, &customer)?;
     let clients = directory
-        .list_workspace_clients(&caller.actor(), customer)
+        .list_workspace_clients(&target.caller.actor(), target.customer())
         .await?;
     Ok(Json(clients.into_iter().map(wire).collect()))
 }
@@ -126,11 +140,9 @@ pub async fn list(
 pub async fn create(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    PathText(customer, _): PathText<ApiErrorResponse>,
+    target: Target,
     ApiJson(input): ApiJson<NewWorkspaceClient>,
 ) -> Result<Response, ApiErrorResponse> {
-    let customer = customer_of(&caller, &customer)?;
     let new = domain::NewWorkspaceClient {
         display_name: input.display_name,
         client_type: match input.client_type {
@@ -146,9 +158,9 @@ pub async fn create(
     };
     let created = directory
         .create_workspace_client(
-            &caller.actor(),
-            customer,
-            AdministratorRef::Id(&caller.owner.id),
+            &target.caller.actor(),
+            target.customer(),
+            AdministratorRef::Id(&target.caller.owner.id),
             new,
         )
         .await?;
@@ -172,12 +184,10 @@ pub async fn create(
 pub async fn get(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
 ) -> Result<Json<WorkspaceClient>, ApiErrorResponse> {
-    let customer = customer_of(&caller, &path.customer)?;
     let client = directory
-        .get_workspace_client(&caller.actor(), customer, &path.name)
+        .get_workspace_client(&target.caller.actor(), target.customer(), &target.name)
         .await?;
     Ok(Json(wire(client)))
 }
@@ -197,11 +207,9 @@ pub async fn get(
 pub async fn edit(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
     ApiJson(input): ApiJson<WorkspaceClientChanges>,
 ) -> Result<Json<WorkspaceClient>, ApiErrorResponse> {
-    let customer = customer_of(&caller, &path.customer)?;
     let changes = domain::WorkspaceClientChanges {
         display_name: input.display_name,
         require_user_consent: input.require_user_consent,
@@ -210,7 +218,12 @@ pub async fn edit(
         owner_contact: input.owner_contact,
     };
     let client = directory
-        .edit_workspace_client(&caller.actor(), customer, &path.name, changes)
+        .edit_workspace_client(
+            &target.caller.actor(),
+            target.customer(),
+            &target.name,
+            changes,
+        )
         .await?;
     Ok(Json(wire(client)))
 }
@@ -228,12 +241,10 @@ pub async fn edit(
 )]
 pub async fn delete(
     State(directory): State<Directory>,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    let customer = customer_of(&caller, &path.customer)?;
     directory
-        .delete_workspace_client(&caller.actor(), customer, &path.name)
+        .delete_workspace_client(&target.caller.actor(), target.customer(), &target.name)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -251,10 +262,9 @@ pub async fn delete(
 pub async fn enable(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
 ) -> Result<Json<WorkspaceClient>, ApiErrorResponse> {
-    set_enabled(directory, caller, path, true).await
+    set_enabled(directory, target, true).await
 }
 
 /// `POST /{customerid}/rpclients/{name}/$disable` (also `%24disable`): the client authenticates
@@ -271,21 +281,23 @@ pub async fn enable(
 pub async fn disable(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
 ) -> Result<Json<WorkspaceClient>, ApiErrorResponse> {
-    set_enabled(directory, caller, path, false).await
+    set_enabled(directory, target, false).await
 }
 
 async fn set_enabled(
     directory: Directory,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
     enabled: bool,
 ) -> Result<Json<WorkspaceClient>, ApiErrorResponse> {
-    let customer = customer_of(&caller, &path.customer)?;
     let client = directory
-        .set_workspace_client_enabled(&caller.actor(), customer, &path.name, enabled)
+        .set_workspace_client_enabled(
+            &target.caller.actor(),
+            target.customer(),
+            &target.name,
+            enabled,
+        )
         .await?;
     Ok(Json(wire(client)))
 }
@@ -304,12 +316,10 @@ async fn set_enabled(
 pub async fn rotate_secret(
     State(directory): State<Directory>,
     _: JsonAccepted,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
 ) -> Result<Response, ApiErrorResponse> {
-    let customer = customer_of(&caller, &path.customer)?;
     let (client, secret) = directory
-        .rotate_workspace_secret(&caller.actor(), customer, &path.name)
+        .rotate_workspace_secret(&target.caller.actor(), target.customer(), &target.name)
         .await?;
     let body = RotatedWorkspaceSecret {
         client: wire(client),
@@ -331,12 +341,10 @@ pub async fn rotate_secret(
 )]
 pub async fn expire_old_secret(
     State(directory): State<Directory>,
-    caller: Caller,
-    path: ClientPath,
+    target: Target,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    let customer = customer_of(&caller, &path.customer)?;
     directory
-        .expire_old_workspace_secret(&caller.actor(), customer, &path.name)
+        .expire_old_workspace_secret(&target.caller.actor(), target.customer(), &target.name)
         .await?;
     Ok(StatusCode::OK)
 }

@@ -47,7 +47,7 @@ impl Outgoing {
             about: format!("client {}", client.name),
             file_name: format!(
                 "secret-reminder-{}-{}-{}.eml",
-                client.name, reminder.expires_at, reminder.days_before
+                client.name, reminder.secret_id, reminder.days_before
             ),
             message: reminder_message(from, reminder)?,
         })

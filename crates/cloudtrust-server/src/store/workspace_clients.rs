@@ -193,8 +193,12 @@ pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<Works
         .collect()
 }
 
-/// Deletes the client called `name`.
+/// Deletes the client called `name` and the record of its reminders.
 pub async fn delete(conn: &mut Conn, name: &str) -> Result<()> {
+    sqlx::query("DELETE FROM workspace_secret_reminders WHERE client_name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM workspace_clients WHERE name = $1")
         .bind(name)
         .execute(conn)
@@ -231,39 +235,48 @@ pub async fn next_number(
     Ok(next)
 }
 
-/// Clients whose current secret expires before `until`, with enough of them to remind.
-pub async fn expiring_before(conn: &mut Conn, until: i64) -> Result<Vec<WorkspaceClient>> {
+/// Clients whose current secret expires between `from` and `until`, soonest first (ties by
+/// name, so that every node locks rows in the same order).
+pub async fn expiring_between(
+    conn: &mut Conn,
+    from: i64,
+    until: i64,
+) -> Result<Vec<StoredWorkspaceClient>> {
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM workspace_clients \
-         WHERE secret_expires_at IS NOT NULL AND secret_expires_at <= $1 \
-         ORDER BY secret_expires_at"
+         WHERE secret_expires_at >= $1 AND secret_expires_at <= $2 \
+         ORDER BY secret_expires_at, name"
     )))
+    .bind(from)
     .bind(until)
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|row| row.into_stored().map(|s| s.client))
-        .collect()
+    rows.into_iter().map(Row::into_stored).collect()
 }
 
-/// Records that the reminder `days_before` the expiry of `client_name`'s secret made at
-/// `secret_updated_at` is sent; `false` when it already was (by this node or another).
+/// Records that the reminder `days_before` the expiry of `client_name`'s current secret
+/// (keyed hash `secret_hash`, named `secret_id`) is sent: `false` when it already was, by this
+/// node or another, or when that secret is no longer the client's current one (a rotation
+/// committed meanwhile).
 pub async fn claim_reminder(
     conn: &mut Conn,
     client_name: &str,
-    secret_updated_at: i64,
+    secret_hash: &str,
+    secret_id: &str,
     days_before: i64,
     now: i64,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "INSERT INTO workspace_secret_reminders \
-         (client_name, secret_updated_at, days_before, sent_at) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO workspace_secret_reminders (client_name, secret_id, days_before, sent_at) \
+         SELECT $1, $2, $3, $4 WHERE EXISTS \
+         (SELECT 1 FROM workspace_clients WHERE name = $1 AND secret_hash = $5) \
          ON CONFLICT DO NOTHING",
     )
     .bind(client_name)
-    .bind(secret_updated_at)
+    .bind(secret_id)
     .bind(days_before)
     .bind(now)
+    .bind(secret_hash)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -158,7 +158,7 @@ db_test! {
             ("", "private", "", "Display name:"),
             ("No Type", "", "", "Client type: must be private or public."),
             ("Fragment", "public", "https://app.example.com/cb#x", "has a fragment"),
-            ("Script", "public", "javascript:alert(1)", "are not allowed"),
+            ("Script", "public", "javascript:alert(1)", "must use https"),
         ] {
             let response = web.post(env.url(TAB))
                 .form(&[("csrf", csrf.as_str()), ("display_name", name), ("client_type", kind), ("redirect_uris", uris)])
@@ -175,7 +175,7 @@ db_test! {
             .send().await.expect("request");
         assert_eq!(settings.status(), 400);
         let html = settings.text().await.expect("html");
-        assert!(html.contains("Redirect URIs: `not a uri` is not an absolute URI"), "{html}");
+        assert!(html.contains("Redirect URIs: `not a uri` holds whitespace"), "{html}");
         assert!(html.contains("value=\"Changed\"") && html.contains("https://ok.example/cb\nnot a uri</textarea>"), "the form as typed");
         let unchanged = env.directory().get_workspace_client(&Actor::operator(), "acme", &client.name).await.expect("client");
         assert_eq!(unchanged, client, "nothing changed");

@@ -201,6 +201,12 @@ db_test! {
         assert_eq!((status, error_name(&body), parameter(&body, "name")), (400, "invalidEnum", Some("client_type")));
         let (status, body, _) = call(&env, &token, Method::POST, "/acme/rpclients", Some(json!({"client_type": "private", "redirect_uris": []}))).await;
         assert_eq!((status, error_name(&body), parameter(&body, "name")), (400, "missing", Some("display_name")));
+        let mut misspelt = private_body("Misspelt");
+        misspelt["requirePkce"] = json!(true);
+        let (status, body, _) = call(&env, &token, Method::POST, "/acme/rpclients", Some(misspelt)).await;
+        assert_eq!((status, parameter(&body, "name")), (400, Some("requirePkce")), "a setting is never silently dropped");
+        let (status, edited, _) = call(&env, &token, Method::PATCH, path, Some(json!({"owner_contact": ""}))).await;
+        assert_eq!((status, edited["owner_contact"].clone()), (200, edited["owner"].clone()), "an empty contact means the owner");
     }
 }
 
@@ -234,6 +240,10 @@ db_test! {
         env.directory().create_customer(&Actor::operator(), Some("globex"), "Globex", cloudtrust_server::domain::customers::Region::Us).await.expect("customer");
         let (status, body, _) = call(&env, &full, Method::GET, "/globex/rpclients", None).await;
         assert_eq!((status, error_name(&body)), (403, "authorization"));
+        let (status, body, _) = call(&env, &full, Method::POST, "/globex/rpclients", Some(json!({"bad": true}))).await;
+        assert_eq!((status, error_name(&body)), (403, "authorization"), "refused before the body is read");
+        let (status, body, _) = call(&env, &other, Method::PATCH, "/acme/rpclients/acme-private-1", Some(json!({"display_name": " "}))).await;
+        assert_eq!((status, error_name(&body)), (403, "authorization"), "the permission before the fields");
         let response = env.http.get(env.url("/acme/rpclients")).send().await.expect("request");
         assert_eq!(response.status(), 401);
 

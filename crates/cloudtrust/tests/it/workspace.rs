@@ -205,5 +205,11 @@ db_test! {
             .output()
             .expect("run");
         assert!(String::from_utf8_lossy(&zero.stderr).contains("workspace_secret_lifetime_days"), "a secret that would expire at once is refused");
+        let huge = cloudtrust(db.data_dir.path())
+            .args(["--database-url", &db.url, "workspace-client", "list", "--customer", "acme"])
+            .env("CLOUDTRUST_WORKSPACE_SECRET_REMINDER_DAYS", "[14, 100000000000000]")
+            .output()
+            .expect("run");
+        assert!(String::from_utf8_lossy(&huge.stderr).contains("workspace_secret_reminder_days"), "reminder days are bounded");
     }
 }

@@ -100,8 +100,9 @@ impl Directory {
         passwords::validate(password)?;
         let owned = password.to_owned();
         let hash = blocking(move || passwords::hash(&owned)).await??;
-        let (mut tx, user) = self.end_user_for_change(customer_id, email).await?;
-        stored_users::set_password(&mut tx, &user.id, &hash, self.clock.now()).await?;
+        let (mut tx, mut user) = self.end_user_for_change(customer_id, email).await?;
+        user.updated_at = self.clock.now();
+        stored_users::set_password(&mut tx, &user.id, &hash, user.updated_at).await?;
         self.commit(
             tx,
             actor,

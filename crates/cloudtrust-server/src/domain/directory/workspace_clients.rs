@@ -33,7 +33,15 @@ pub struct SecretReminder {
     pub days_before: i64,
     /// When the secret expires.
     pub expires_at: i64,
+    /// Which secret it is about, distinct for every secret of the client.
+    pub secret_id: String,
 }
+
+/// Seconds in a day.
+const DAY_SECS: i64 = 86_400;
+
+/// The furthest threshold honoured, in days (as the longest secret lifetime).
+const MAX_REMINDER_DAYS: i64 = 3650;
 
 /// How long after its expiry a secret is still worth a reminder (a node that was down then
 /// sends it late, but not years late).
@@ -221,6 +229,7 @@ impl Directory {
         name: &str,
         changes: WorkspaceClientChanges,
     ) -> Result<WorkspaceClient> {
+        actor.require(permissions::WORKSPACE_OAUTH_CLIENTS)?;
         let display_name = changes
             .display_name
             .as_deref()
@@ -236,7 +245,12 @@ impl Directory {
             .as_deref()
             .map(|uris| validate_redirect_uris("post_logout_redirect_uris", uris))
             .transpose()?;
-        let owner_contact = changes.owner_contact.as_deref().map(contact).transpose()?;
+        // An empty owner contact, as at creation, means the owner.
+        let owner_contact = changes
+            .owner_contact
+            .as_deref()
+            .map(|c| (!c.trim().is_empty()).then(|| contact(c)).transpose())
+            .transpose()?;
         let (tx, mut stored) = self.for_change(actor, customer_id, name).await?;
         let before = stored.client.clone();
         let client = &mut stored.client;
@@ -253,7 +267,7 @@ impl Directory {
             client.post_logout_redirect_uris = uris;
         }
         if let Some(contact) = owner_contact {
-            client.owner_contact = contact;
+            client.owner_contact = contact.unwrap_or_else(|| client.owner.clone());
         }
         let message = format!("Workspace OAuth client {} changed", client.name);
         self.save_change(
@@ -432,36 +446,41 @@ impl Directory {
         let mut thresholds: Vec<i64> = days
             .iter()
             .filter_map(|d| i64::try_from(*d).ok())
+            .filter(|d| *d <= MAX_REMINDER_DAYS)
             .chain([0])
             .collect();
         thresholds.sort_unstable();
         thresholds.dedup();
         let furthest = thresholds.last().copied().unwrap_or(0);
         let mut tx = self.store.begin().await?;
-        let clients =
-            stored_clients::expiring_before(&mut tx, now.saturating_add(furthest * 86_400)).await?;
+        let clients = stored_clients::expiring_between(
+            &mut tx,
+            now.saturating_sub(LATE_REMINDER_SECS),
+            now.saturating_add(furthest * DAY_SECS),
+        )
+        .await?;
         let mut due = Vec::new();
-        for client in clients {
-            let Some(secret) = client.secret else {
+        for stored in clients {
+            let (Some(secret), Some(hash)) = (stored.client.secret, stored.secret_hash.as_deref())
+            else {
                 continue;
             };
-            if now > secret.expires_at.saturating_add(LATE_REMINDER_SECS) {
-                continue;
-            }
             let reached: Vec<i64> = thresholds
                 .iter()
                 .copied()
-                .filter(|d| now >= secret.expires_at - d * 86_400)
+                .filter(|d| now >= secret.expires_at - d * DAY_SECS)
                 .collect();
             let Some(&most_urgent) = reached.first() else {
                 continue;
             };
+            let secret_id = secret_id(hash);
             let mut send = false;
             for days_before in reached {
                 let claimed = stored_clients::claim_reminder(
                     &mut tx,
-                    &client.name,
-                    secret.updated_at,
+                    &stored.client.name,
+                    hash,
+                    &secret_id,
                     days_before,
                     now,
                 )
@@ -472,13 +491,20 @@ impl Directory {
                 due.push(SecretReminder {
                     days_before: most_urgent,
                     expires_at: secret.expires_at,
-                    client,
+                    secret_id,
+                    client: stored.client,
                 });
             }
         }
         tx.commit().await?;
         Ok(due)
     }
+}
+
+/// A secret's name in reminder records: the start of its keyed hash, enough to tell two
+/// secrets of one client apart, useless for guessing the secret.
+fn secret_id(hash: &str) -> String {
+    hash.chars().take(16).collect()
 }
 
 /// An owner contact: an email address, normalised.
