@@ -18,7 +18,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::support::{Env, db_test, eventually};
+use crate::support::{Env, Seed, db_test, eventually};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -113,6 +113,50 @@ async fn start_chromedriver(port: u16) -> Option<(Child, u16)> {
 fn announced_port(line: &str) -> Option<u16> {
     let (_, rest) = line.split_once("started successfully on port ")?;
     rest.trim().trim_end_matches('.').parse().ok()
+}
+
+/// A headless Chromium session over its own chromedriver, for `acme`'s Full administrator
+/// (seeded, with the password [`PASSWORD`]). Bind every field: the profile and download folders
+/// and chromedriver last as long as their bindings.
+pub(crate) struct Chromium {
+    pub browser: Client,
+    /// `sqlite` or `postgres`, for screenshot names.
+    pub backend: &'static str,
+    pub seed: Seed,
+    pub downloads: tempfile::TempDir,
+    pub profile: tempfile::TempDir,
+    pub driver: Driver,
+}
+
+/// Seeds `env` and starts Chromium, or `None` when it is not installed (outside CI only).
+pub(crate) async fn chromium(env: &Env) -> Option<Chromium> {
+    let driver = driver().await?;
+    let backend = if env.db.url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let seed = env.seed().await;
+    env.directory()
+        .set_password(
+            &Actor::operator(),
+            "acme",
+            AdministratorRef::Email(&seed.admin),
+            PASSWORD,
+        )
+        .await
+        .expect("password");
+    let profile = tempfile::tempdir().expect("profile");
+    let downloads = tempfile::tempdir().expect("downloads");
+    let browser = browser(&driver, profile.path(), downloads.path()).await;
+    Some(Chromium {
+        browser,
+        backend,
+        seed,
+        downloads,
+        profile,
+        driver,
+    })
 }
 
 /// A headless Chromium session that saves downloads into `downloads`.
@@ -306,16 +350,11 @@ async fn sign_out(browser: &Client) {
 
 db_test! {
     async fn a_person_follows_the_seeds_in_chromium(env) {
-        let Some(driver) = driver().await else { return };
-        let backend = if env.db.url.starts_with("postgres") { "postgres" } else { "sqlite" };
-        let seed = env.seed().await;
-        env.directory()
-            .set_password(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin), PASSWORD)
-            .await
-            .expect("password");
-        let profile = tempfile::tempdir().expect("profile");
-        let downloads = tempfile::tempdir().expect("downloads");
-        let browser = browser(&driver, profile.path(), downloads.path()).await;
+        let Some(Chromium { browser, backend, seed, downloads, profile: _profile, driver: _driver }) =
+            chromium(&env).await
+        else {
+            return;
+        };
 
         // Sign in.
         browser.goto(&env.url("/console")).await.expect("console");

@@ -4,11 +4,10 @@
 //! pixels wide go with the other browser tests' screenshots.
 
 use cloudtrust_server::domain::audit::Actor;
-use cloudtrust_server::domain::directory::AdministratorRef;
 use fantoccini::Client;
 
 use crate::browser::{
-    PASSWORD, browser, click, driver, find, follow, screenshots, sign_in, type_into, until_open,
+    Chromium, chromium, click, find, follow, screenshots, sign_in, type_into, until_open,
     until_text, value,
 };
 use crate::support::{Env, db_test};
@@ -33,16 +32,11 @@ async fn displayed(browser: &Client, css: &str) -> bool {
 
 db_test! {
     async fn a_person_adds_resets_and_removes_a_user_in_chromium(env) {
-        let Some(driver) = driver().await else { return };
-        let backend = if env.db.url.starts_with("postgres") { "postgres" } else { "sqlite" };
-        let seed = env.seed().await;
-        env.directory()
-            .set_password(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin), PASSWORD)
-            .await
-            .expect("password");
-        let profile = tempfile::tempdir().expect("profile");
-        let downloads = tempfile::tempdir().expect("downloads");
-        let browser = browser(&driver, profile.path(), downloads.path()).await;
+        let Some(Chromium { browser, backend, seed, downloads: _downloads, profile: _profile, driver: _driver }) =
+            chromium(&env).await
+        else {
+            return;
+        };
 
         // Identity and Access Management → Users.
         sign_in(&browser, &env, &seed.admin).await;

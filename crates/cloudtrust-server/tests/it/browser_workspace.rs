@@ -7,12 +7,11 @@
 use std::path::Path;
 
 use cloudtrust_server::domain::audit::Actor;
-use cloudtrust_server::domain::directory::AdministratorRef;
 use fantoccini::Client;
 
 use crate::browser::{
-    PASSWORD, WAIT, browser, click, driver, find, follow, page_text, screenshots, sign_in,
-    type_into, until_open, until_text, value,
+    Chromium, WAIT, chromium, click, find, follow, page_text, screenshots, sign_in, type_into,
+    until_open, until_text, value,
 };
 use crate::support::{Env, db_test, eventually};
 
@@ -67,16 +66,11 @@ async fn row_text(browser: &Client, name: &str) -> String {
 
 db_test! {
     async fn a_person_follows_the_workspace_api_seed_in_chromium(env) {
-        let Some(driver) = driver().await else { return };
-        let backend = if env.db.url.starts_with("postgres") { "postgres" } else { "sqlite" };
-        let seed = env.seed().await;
-        env.directory()
-            .set_password(&Actor::operator(), "acme", AdministratorRef::Email(&seed.admin), PASSWORD)
-            .await
-            .expect("password");
-        let profile = tempfile::tempdir().expect("profile");
-        let downloads = tempfile::tempdir().expect("downloads");
-        let browser = browser(&driver, profile.path(), downloads.path()).await;
+        let Some(Chromium { browser, backend, seed, downloads, profile: _profile, driver: _driver }) =
+            chromium(&env).await
+        else {
+            return;
+        };
 
         // Identity and Access Management → API Access → Workspace API.
         sign_in(&browser, &env, &seed.admin).await;
