@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod error;
 pub mod me;
+pub mod oidc;
 pub mod smart;
 pub mod systemlog;
 pub mod token;
@@ -14,6 +15,7 @@ pub mod workspace;
 
 pub use error::{ApiError, ApiErrorParameter, OAuthErrorBody};
 pub use me::{MeCustomer, MeResponse, MeSite};
+pub use oidc::{WorkspaceTokenRequest, WorkspaceTokenResponse};
 pub use token::{
     ClientCredentialsRequest, ClientCredentialsResponse, TrustTokenRequest, TrustTokenResponse,
 };

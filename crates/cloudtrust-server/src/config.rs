@@ -88,6 +88,8 @@ pub struct Config {
     pub workspace_secret_reminder_days: Vec<u64>,
     /// Seconds between two looks for secret reminders that fell due.
     pub workspace_reminder_check_secs: u64,
+    /// Days a Workspace refresh token lasts unused; each use gives a new one for as long.
+    pub workspace_refresh_lifetime_days: u64,
 }
 
 impl Default for Config {
@@ -124,6 +126,7 @@ impl Default for Config {
             workspace_secret_lifetime_days: 90,
             workspace_secret_reminder_days: vec![14, 7, 1],
             workspace_reminder_check_secs: 300,
+            workspace_refresh_lifetime_days: 30,
         }
     }
 }
@@ -208,6 +211,11 @@ impl Config {
                 "workspace_secret_lifetime_days must be between 1 and 3650".to_owned(),
             )));
         }
+        if !(1..=3650).contains(&config.workspace_refresh_lifetime_days) {
+            return Err(Box::new(figment::Error::from(
+                "workspace_refresh_lifetime_days must be between 1 and 3650".to_owned(),
+            )));
+        }
         if config
             .workspace_secret_reminder_days
             .iter()
@@ -254,6 +262,12 @@ impl Config {
     /// How long a Workspace OAuth client's secret lasts, in seconds.
     pub fn workspace_secret_lifetime_secs(&self) -> i64 {
         i64::try_from(self.workspace_secret_lifetime_days.saturating_mul(86_400))
+            .unwrap_or(i64::MAX)
+    }
+
+    /// How long a Workspace refresh token lasts unused, in seconds.
+    pub fn workspace_refresh_lifetime_secs(&self) -> i64 {
+        i64::try_from(self.workspace_refresh_lifetime_days.saturating_mul(86_400))
             .unwrap_or(i64::MAX)
     }
 

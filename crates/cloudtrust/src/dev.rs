@@ -15,6 +15,7 @@ use cloudtrust_server::domain::end_users::NewEndUser;
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::domain::workspace_clients::{ClientType, NewWorkspaceClient};
+use cloudtrust_server::domain::workspace_sign_in::tokens::issuer_of;
 use cloudtrust_server::error::Error;
 use cloudtrust_server::notify::Delivery;
 use cloudtrust_server::tls::{DevCertificates, hosts_line};
@@ -298,14 +299,20 @@ fn console_exports(c: &Credentials) -> String {
     )
 }
 
-fn workspace_exports(c: &Credentials) -> String {
+fn workspace_exports(c: &Credentials, base_url: &str) -> String {
     let w = &c.workspace;
     format!(
         "export WORKSPACE_CLIENT_NAME=\"{}\"\nexport WORKSPACE_CLIENT_ID=\"{}\"\n\
          export WORKSPACE_CLIENT_SECRET=\"{}\"\nexport WORKSPACE_PUBLIC_CLIENT_ID=\"{}\"\n\
          export WORKSPACE_REDIRECT_URI=\"{WORKSPACE_REDIRECT_URI}\"\n\
-         export WORKSPACE_USER=\"{WORKSPACE_USER}\"\nexport WORKSPACE_PASSWORD=\"{}\"\n",
-        w.name, w.client_id, w.secret, w.public_client_id, c.workspace_password
+         export WORKSPACE_USER=\"{WORKSPACE_USER}\"\nexport WORKSPACE_PASSWORD=\"{}\"\n\
+         export WORKSPACE_ISSUER=\"{}\"\n",
+        w.name,
+        w.client_id,
+        w.secret,
+        w.public_client_id,
+        c.workspace_password,
+        issuer_of(base_url)
     )
 }
 
@@ -341,7 +348,7 @@ pub fn save(data_dir: &Path, c: &Credentials, base_url: &str) -> Result<()> {
         token_url(base_url),
         smart_exports(c),
         console_exports(c),
-        workspace_exports(c),
+        workspace_exports(c, base_url),
         tls_exports(c)
     )?;
     file.sync_all()?;
@@ -400,7 +407,7 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
         "Workspace OAuth clients of the demo customer (private and public, redirect URI {WORKSPACE_REDIRECT_URI}) and an end user who signs in to its applications:"
     );
     println!();
-    print!("{}", workspace_exports(c));
+    print!("{}", workspace_exports(c, base_url));
     println!();
     println!(
         "List them as Citrix's Workspace API documentation does, with a bearer token in $token:"

@@ -59,6 +59,19 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Withdraw an end user's consent to a Workspace application (to all without --client),
+    /// revoking the tokens it gave.
+    RevokeConsent {
+        /// Customer id.
+        #[arg(long)]
+        customer: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// The application's client id.
+        #[arg(long)]
+        client: Option<String>,
+    },
 }
 
 /// Runs an end-user command as the operator.
@@ -123,6 +136,23 @@ pub async fn run(f: Foundation, command: UserCommand, out: &Output) -> Result<()
                 return print_json(&json!({ "removed": user }));
             }
             println!("Removed user {}.", user.email);
+            Ok(())
+        }
+        UserCommand::RevokeConsent {
+            customer,
+            email,
+            client,
+        } => {
+            let clients = directory
+                .withdraw_end_user_consent(&actor, &customer, &email, client.as_deref())
+                .await?;
+            if out.is_json() {
+                return print_json(&json!({ "withdrawn": clients }));
+            }
+            println!(
+                "Consent of {email} withdrawn from {}; the tokens it gave no longer work.",
+                clients.join(", ")
+            );
             Ok(())
         }
     }

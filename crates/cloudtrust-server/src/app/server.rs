@@ -19,6 +19,8 @@ use crate::config::{Config, DEFAULT_TLS_LISTEN};
 use crate::domain::Directory;
 use crate::domain::console_sessions::ConsoleSessions;
 use crate::domain::tokens::TokenPolicy;
+use crate::domain::workspace_sign_in::tokens::issuer_of;
+use crate::domain::workspace_sign_in::{SignInPolicy, WorkspaceSignIn};
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::http::{self, BodyLimit, PublicUrl, ServiceSet, Services};
@@ -130,6 +132,18 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         i64::try_from(config.console_idle_minutes.saturating_mul(60))
             .map_err(|_| Error::invalid("console_idle_minutes", "too large"))?,
     );
+    let sign_in = WorkspaceSignIn::new(
+        store.clone(),
+        clock.clone(),
+        keys.clone(),
+        SignInPolicy {
+            access_lifetime_secs: tokens.lifetime_secs,
+            refresh_lifetime_secs: config.workspace_refresh_lifetime_secs(),
+            session_idle_secs: i64::try_from(config.console_idle_minutes.saturating_mul(60))
+                .map_err(|_| Error::invalid("console_idle_minutes", "too large"))?,
+        },
+        regions.issuers().iter().map(|i| issuer_of(i)).collect(),
+    );
     let auth = Arc::new(Auth::new(auth::Parts {
         cache: cache.clone(),
         directory: directory.clone(),
@@ -145,6 +159,7 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         auth,
         directory,
         sessions,
+        sign_in,
         notifier: Arc::new(Notifier::new(config)?),
         clock,
         keys: keys.clone(),

@@ -12,6 +12,7 @@ mod api_client;
 mod bearer;
 mod password;
 mod smart_key;
+mod workspace_client;
 
 use std::sync::Arc;
 

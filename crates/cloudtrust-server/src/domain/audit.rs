@@ -53,6 +53,8 @@ pub mod event_types {
     pub const END_USER_PASSWORD: &str = "platform/workspaceuser/password";
     /// An end user was removed.
     pub const END_USER_DELETE: &str = "platform/workspaceuser/delete";
+    /// An end user's consent to a Workspace application was withdrawn.
+    pub const END_USER_CONSENT_WITHDRAW: &str = "platform/workspaceuser/consent/withdraw";
     /// Token requests with a wrong client id or secret (recorded in batches).
     pub const SIGNIN_FAILED: &str = "platform/secureclient/signin/failed";
 }

@@ -18,5 +18,6 @@ pub mod secrets;
 pub mod smart_keys;
 pub mod tokens;
 pub mod workspace_clients;
+pub mod workspace_sign_in;
 
 pub use directory::Directory;

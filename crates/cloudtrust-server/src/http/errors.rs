@@ -109,6 +109,21 @@ impl OAuthError {
         e
     }
 
+    /// 400 with the RFC 6749 or OpenID Connect error `error`.
+    pub fn bad_request(error: &str, description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, description)
+    }
+
+    /// `invalid_client` for a client that authenticated but is disabled: 400, as Citrix's
+    /// authorization server answers.
+    pub fn disabled_client() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "the client is disabled",
+        )
+    }
+
     /// 400 `unsupported_grant_type`.
     pub fn unsupported_grant_type(grant: &str) -> Self {
         Self::new(

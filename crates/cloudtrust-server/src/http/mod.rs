@@ -4,6 +4,7 @@
 pub mod administrators;
 pub mod basic;
 pub mod bearer;
+pub mod core;
 pub mod errors;
 pub mod invitations;
 pub mod json;
@@ -65,6 +66,16 @@ pub fn api_routes() -> OpenApiRouter<Services> {
         .routes(routes!(smart::roles))
         .routes(routes!(smart::token))
         .routes(routes!(smart::me))
+        .routes(routes!(core::discovery::openid_configuration))
+        .routes(routes!(core::discovery::jwks))
+        .routes(routes!(core::discovery::configurations))
+        .routes(routes!(core::token::token))
+        .routes(routes!(
+            core::userinfo::userinfo,
+            core::userinfo::userinfo_posted
+        ))
+        .routes(routes!(core::userinfo::revocation))
+        .routes(routes!(core::userinfo::introspect))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
 }
@@ -108,6 +119,7 @@ pub fn router(services: Services) -> Router {
             get(invitations::show).post(invitations::accept),
         )
         .merge(web::routes())
+        .merge(core::routes())
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
         .layer(DefaultBodyLimit::max(limit))

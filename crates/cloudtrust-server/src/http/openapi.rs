@@ -92,6 +92,7 @@ impl Modify for Security {
         (name = "Administrators", description = "A customer's administrators and their access"),
         (name = "API clients", description = "The calling administrator's API clients"),
         (name = "Workspace OAuth clients", description = "The OAuth 2.0 clients of a customer's Workspace applications"),
+        (name = "Workspace sign-in", description = "The OpenID Connect server of Workspace applications, at `/core`"),
         (name = "System log", description = "Who changed what"),
         (name = "Smart Tools", description = "Smart Tools authentication"),
         (name = "Operations", description = "Health of a node"),

@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::domain::Directory;
 use crate::domain::console_sessions::ConsoleSessions;
+use crate::domain::workspace_sign_in::WorkspaceSignIn;
 use crate::health::Health;
 use crate::keys::KeyRing;
 use crate::notify::Notifier;
@@ -57,6 +58,7 @@ substates! {
     auth: Arc<Auth>,
     directory: Directory,
     sessions: ConsoleSessions,
+    sign_in: WorkspaceSignIn,
     notifier: Arc<Notifier>,
     clock: Arc<dyn Clock>,
     keys: Arc<KeyRing>,
@@ -74,6 +76,8 @@ pub struct ServiceSet {
     pub directory: Directory,
     /// The console's sessions.
     pub sessions: ConsoleSessions,
+    /// Workspace sign-in (the OpenID Connect server at `/core`).
+    pub sign_in: WorkspaceSignIn,
     /// Messages to people.
     pub notifier: Arc<Notifier>,
     /// The time source.

@@ -74,6 +74,17 @@ pub async fn by_email(
     Ok(row.map(|r| (r.user.into(), r.password_hash)))
 }
 
+/// The end user `id`.
+pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<EndUser>> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM end_users WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(EndUser::from))
+}
+
 /// The end users of `customer_id`, by email.
 pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<EndUser>> {
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -96,8 +107,9 @@ pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, now: i
     Ok(())
 }
 
-/// Deletes an end user.
+/// Deletes an end user, and with it its sessions, consents, grants and refresh tokens.
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<()> {
+    super::workspace_grants::delete_of_user(&mut *conn, id).await?;
     sqlx::query("DELETE FROM end_users WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -13,6 +13,8 @@ pub mod settings;
 pub mod signing_keys;
 pub mod smart_keys;
 pub mod workspace_clients;
+pub mod workspace_grants;
+pub mod workspace_sessions;
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;

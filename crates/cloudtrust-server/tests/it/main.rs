@@ -37,3 +37,5 @@ mod tls;
 mod token_endpoint;
 mod trust;
 mod workspace_clients;
+mod workspace_sign_in;
+mod workspace_sign_in_attacks;

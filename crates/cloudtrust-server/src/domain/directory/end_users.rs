@@ -12,6 +12,7 @@ use crate::domain::changes::ChangeKind;
 use crate::domain::end_users::{EndUser, NewEndUser};
 use crate::domain::passwords;
 use crate::domain::permissions;
+use crate::domain::workspace_sign_in::Consent;
 use crate::error::{Error, Result};
 use crate::store::{self, Tx, end_users as stored_users};
 
@@ -147,6 +148,71 @@ impl Directory {
         )
         .await?;
         Ok(user)
+    }
+
+    /// What an end user consented to, per Workspace application.
+    pub async fn end_user_consents(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        email: &str,
+    ) -> Result<Vec<Consent>> {
+        actor.require(permissions::WORKSPACE_OAUTH_CLIENTS)?;
+        let (mut tx, user) = self.end_user_for_change(customer_id, email).await?;
+        let consents = store::workspace_grants::consents_of(&mut tx, &user.id).await?;
+        tx.commit().await?;
+        Ok(consents)
+    }
+
+    /// Withdraws an end user's consent to the application `client_id` (to every application
+    /// when `None`), and revokes what it granted them: their refresh tokens stop working and
+    /// their access tokens are no longer accepted. Returns the applications concerned.
+    pub async fn withdraw_end_user_consent(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        email: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<String>> {
+        actor.require(permissions::WORKSPACE_OAUTH_CLIENTS)?;
+        let (mut tx, user) = self.end_user_for_change(customer_id, email).await?;
+        let consents = store::workspace_grants::consents_of(&mut tx, &user.id).await?;
+        let clients: Vec<String> = consents
+            .into_iter()
+            .map(|c| c.client_id)
+            .filter(|c| client_id.is_none_or(|wanted| wanted == c))
+            .collect();
+        if clients.is_empty() {
+            return Err(Error::not_found(
+                "consent",
+                client_id.unwrap_or(&user.email),
+            ));
+        }
+        let now = self.clock.now();
+        for client in &clients {
+            store::workspace_grants::delete_consent(&mut tx, &user.id, client).await?;
+            store::workspace_grants::revoke_grants_of(&mut tx, &user.id, client, now).await?;
+        }
+        self.commit(
+            tx,
+            actor,
+            Event {
+                change: ChangeKind::EndUser,
+                event_type: event_types::END_USER_CONSENT_WITHDRAW,
+                customer_id,
+                target_id: &user.id,
+                target_name: &user.email,
+                before: Some(json!({ "consents": clients })),
+                after: None,
+                message: format!(
+                    "Consent of user {} to {} withdrawn",
+                    user.email,
+                    clients.join(", ")
+                ),
+            },
+        )
+        .await?;
+        Ok(clients)
     }
 
     /// The end user of `customer_id` whose email is `email` and password `password`, or

@@ -415,11 +415,29 @@ impl Directory {
         client_id: &str,
         secret: &str,
     ) -> Result<Option<WorkspaceClient>> {
+        let found = self
+            .identify_workspace_client(client_id, Some(secret))
+            .await?;
+        Ok(found.filter(|c| c.enabled))
+    }
+
+    /// The client `client_id`, enabled or not, when the credentials fit it: a private client
+    /// with its current or old secret, unexpired; a public client with no secret at all.
+    pub async fn identify_workspace_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Option<WorkspaceClient>> {
         let stored =
             stored_clients::by_client_id(&mut *self.store.conn().await?, client_id.trim()).await?;
         let Some(stored) = stored else {
-            self.secrets.hash(secret);
+            if let Some(secret) = secret {
+                self.secrets.hash(secret);
+            }
             return Ok(None);
+        };
+        let Some(secret) = secret else {
+            return Ok((stored.client.client_type == ClientType::Public).then_some(stored.client));
         };
         let now = self.clock.now();
         let matches = |hash: &Option<String>, times: Option<SecretTimes>| -> Result<bool> {
@@ -430,7 +448,7 @@ impl Directory {
         };
         let current = matches(&stored.secret_hash, stored.client.secret)?;
         let old = matches(&stored.old_secret_hash, stored.client.old_secret)?;
-        Ok((stored.client.enabled && (current || old)).then_some(stored.client))
+        Ok((current || old).then_some(stored.client))
     }
 
     /// Claims the secret reminders due at `now` for the thresholds `days` (days before

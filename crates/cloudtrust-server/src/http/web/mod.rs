@@ -87,6 +87,10 @@ pub fn routes() -> Router<Services> {
             post(users::reset_password),
         )
         .route("/console/iam/users/{id}/remove", post(users::remove))
+        .route(
+            "/console/iam/users/{id}/withdraw-consent",
+            post(users::withdraw_consent),
+        )
         .route("/portal", get(portal::show))
         .route("/portal/", get(portal::show))
         .route("/portal/token", post(portal::generate))

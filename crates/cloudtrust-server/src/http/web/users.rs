@@ -326,6 +326,37 @@ pub async fn remove(
     page(&directory, &signed_in, outcome).await
 }
 
+/// `POST /console/iam/users/{id}/withdraw-consent`: withdraws every consent the user gave,
+/// revoking the tokens they gave.
+pub async fn withdraw_consent(
+    State(directory): State<Directory>,
+    PathText(id, _): PathText<PageRejection>,
+    Posted { by: signed_in, .. }: Posted<SignedIn>,
+) -> Response {
+    let result = match email_of(&directory, &signed_in, &id).await {
+        Ok(email) => directory
+            .withdraw_end_user_consent(&signed_in.actor(), &signed_in.customer.id, &email, None)
+            .await
+            .map(|clients| (email, clients)),
+        Err(e) => Err(e),
+    };
+    let outcome = match result {
+        Ok((email, clients)) => Outcome {
+            notice: Some(format!(
+                "The consent of {email} to {} is withdrawn; the tokens it gave no longer work.",
+                clients.join(", ")
+            )),
+            ..Outcome::ok()
+        },
+        Err(Error::NotFound { .. }) => Outcome {
+            notice: Some("This user has not consented to any application.".to_owned()),
+            ..Outcome::ok()
+        },
+        Err(e) => Outcome::failed(&e),
+    };
+    page(&directory, &signed_in, outcome).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
