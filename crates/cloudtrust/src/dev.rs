@@ -410,6 +410,12 @@ pub fn announce(c: &Credentials, base_url: &str, places: &Places<'_>) {
     print!("{}", workspace_exports(c, base_url));
     println!();
     println!(
+        "The user signs in to those applications through the OpenID Connect server at $WORKSPACE_ISSUER \
+         (discovery: {}/.well-known/openid-configuration).",
+        issuer_of(base_url)
+    );
+    println!();
+    println!(
         "List them as Citrix's Workspace API documentation does, with a bearer token in $token:"
     );
     println!();

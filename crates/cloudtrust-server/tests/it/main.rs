@@ -13,6 +13,7 @@ mod administration;
 mod architecture;
 mod bearer;
 mod browser;
+mod browser_sign_in;
 mod browser_users;
 mod browser_workspace;
 mod console;

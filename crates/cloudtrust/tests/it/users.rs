@@ -30,6 +30,9 @@ db_test! {
         assert!(!short.status.success(), "a password is 12 characters or more");
         let reset = db.json(&["user", "set-password", "--customer", "acme", "--email", "pat@acme.example"]);
         assert!(reset["password"].as_str().is_some_and(|p| p != generated));
+        let no_consent = db.run(&["user", "revoke-consent", "--customer", "acme", "--email", "pat@acme.example"]);
+        assert!(!no_consent.status.success(), "nothing to withdraw");
+        assert!(String::from_utf8_lossy(&no_consent.stderr).contains("not found"), "{}", String::from_utf8_lossy(&no_consent.stderr));
         let removed = db.json(&["user", "remove", "--customer", "acme", "--email", "PAT@acme.example"]);
         assert_eq!(removed["removed"]["email"], "pat@acme.example");
         assert_eq!(db.json(&["user", "list", "--customer", "acme"]).as_array().map(Vec::len), Some(1));

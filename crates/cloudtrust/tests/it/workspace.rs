@@ -125,6 +125,21 @@ async fn dev_mode_prepares_workspace_clients_for_the_seeds_calls() {
     );
     let env_file = dir.path().join("cloudtrust-dev.env");
     let base = server.base_url.as_str();
+    assert_eq!(
+        env_value(&printed, "WORKSPACE_ISSUER"),
+        format!("{base}/core")
+    );
+    let discovered = shell(
+        &env_file,
+        base,
+        "curl -s $WORKSPACE_ISSUER/.well-known/openid-configuration",
+    );
+    let discovered: Value = serde_json::from_str(&discovered).expect("JSON");
+    assert_eq!(
+        discovered["issuer"],
+        format!("{base}/core"),
+        "the issuer names itself"
+    );
     let token = "token=$(curl -s ${token_url} -d \"grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}\" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')";
 
     // The seed's first call: the customer's clients.
