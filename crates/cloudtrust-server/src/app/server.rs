@@ -223,6 +223,10 @@ impl RunningServer {
             config.audit_retention_days,
             jobs.cancellation(),
         ));
+        jobs.spawn(jobs::purge_sign_in(
+            services.sign_in.clone(),
+            jobs.cancellation(),
+        ));
         jobs.spawn(jobs::share_failures(
             throttle,
             store.clone(),

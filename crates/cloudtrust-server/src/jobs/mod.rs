@@ -1,11 +1,12 @@
 //! Background jobs of a running server, each in its own file: writing token usage, purging
-//! old system-log records, sharing failed-attempt counts between nodes, reminding owners of
-//! Workspace OAuth client secrets that expire (following changes made elsewhere is
+//! old system-log records and expired Workspace sign-in records, sharing failed-attempt counts
+//! between nodes, reminding owners of Workspace OAuth client secrets that expire (following changes made elsewhere is
 //! [`crate::changes`]). They run until cancelled; stopping the server cancels them and waits for each to
 //! finish what it is doing.
 
 mod secret_reminders;
 mod shared_failures;
+mod sign_in_purge;
 mod system_log;
 mod usage;
 
@@ -17,6 +18,7 @@ use tokio_util::task::TaskTracker;
 
 pub use secret_reminders::SecretReminders;
 pub use shared_failures::share_failures;
+pub use sign_in_purge::purge_sign_in;
 pub use system_log::purge_system_log;
 pub use usage::flush_usage;
 

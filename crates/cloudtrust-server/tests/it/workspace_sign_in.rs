@@ -390,8 +390,16 @@ db_test! {
         let page = browser.get(env.url(location(&asked))).send().await.expect("consent page").text().await.expect("html");
         assert!(page.contains("See your email address") && page.contains("Stay signed in"), "scopes in words: {page}");
 
-        let withdrawn = env.directory().withdraw_end_user_consent(&Actor::operator(), "acme", EMAIL, Some(&client_id)).await.expect("withdrawn");
-        assert_eq!(withdrawn, vec![client_id.clone()]);
+        // An administrator withdraws it on the console's Users page.
+        crate::console::with_password(&env, "acme", "owner@acme.example").await;
+        let (console, csrf) = crate::console::signed_in(&env, "owner@acme.example").await;
+        let user = env.directory().list_end_users(&Actor::operator(), "acme").await.expect("users").remove(0);
+        let withdrawn = console.post(env.url(&format!("/console/iam/users/{}/withdraw-consent", user.id))).form(&[("csrf", csrf.as_str())]).send().await.expect("withdraw");
+        assert_eq!(withdrawn.status(), 200);
+        let html = withdrawn.text().await.expect("html");
+        assert!(html.contains(&format!("The consent of {EMAIL} to {client_id} is withdrawn")), "{html}");
+        let log = env.directory().read_system_log(&Actor::operator(), "acme", (0, i64::MAX), &cloudtrust_server::domain::paging::PageRequest { continuation: None, limit: 100 }).await.expect("log").0;
+        assert!(log.items.iter().any(|e| e.event_type == "platform/workspaceuser/consent/withdraw"));
         let refreshed = client.exchange_refresh_token(tokens.refresh_token().expect("refresh")).expect("endpoint").request_async(&http).await;
         assert!(refreshed.is_err(), "withdrawing consent revoked the refresh token");
         let (url, _) = authorize(Some("none"));

@@ -227,3 +227,64 @@ db_test! {
         assert_eq!(status, 400);
     }
 }
+
+db_test! {
+    async fn sign_in_pauses_after_too_many_wrong_passwords(env) {
+        let apps = apps(&env).await;
+        env.clock.stop();
+        let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+        let url = authorize_url(&env, &apps.public_id, &[("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")]);
+        let browser = web_client();
+        let started = browser.get(&url).send().await.expect("authorize");
+        let login = env.url(location(&started));
+        let html = browser.get(&login).send().await.expect("login page").text().await.expect("html");
+        let csrf = crate::support::csrf_of(&html);
+        let interaction = query_value(&login, "interaction").expect("interaction");
+        let attempt = |password: &'static str| {
+            let form = [("csrf", csrf.clone()), ("interaction", interaction.clone()), ("email", crate::workspace_sign_in::EMAIL.to_owned()), ("password", password.to_owned())];
+            let request = browser.post(env.url("/core/login")).form(&form);
+            async move { request.send().await.expect("sign-in") }
+        };
+        for _ in 0..10 {
+            assert_eq!(attempt("not the password").await.status(), 401);
+        }
+        let paused = attempt("not the password").await;
+        assert_eq!(paused.status(), 429);
+        assert!(paused.headers().get("retry-after").is_some());
+        let right = attempt(crate::workspace_sign_in::PASSWORD).await;
+        assert_eq!(right.status(), 429, "paused for the right password too, so guessing learns nothing");
+        let forged = browser.post(env.url("/core/login")).form(&[("csrf", "forged"), ("interaction", interaction.as_str()), ("email", "x"), ("password", "y")]).send().await.expect("post");
+        assert_eq!(forged.status(), 403, "a form without the page's token is refused");
+    }
+}
+
+db_test! {
+    async fn tokens_expire_access_after_its_lifetime_and_refresh_after_thirty_unused_days(env) {
+        let apps = apps(&env).await;
+        let (code, verifier) = code_for(&env, &apps.private_id).await;
+        let tokens: serde_json::Value = env.http.post(env.url("/core/connect/token")).basic_auth(&apps.private_id, Some(&apps.private_secret))
+            .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", verifier.as_str())])
+            .send().await.expect("token").json().await.expect("json");
+        let introspect = |token: String| {
+            let request = env.http.post(env.url("/core/connect/introspect")).basic_auth(&apps.private_id, Some(&apps.private_secret)).form(&[("token", token)]);
+            async move { request.send().await.expect("introspect").json::<serde_json::Value>().await.expect("json") }
+        };
+        let access = tokens["access_token"].as_str().expect("access").to_owned();
+        let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+        assert_eq!(introspect(access.clone()).await["active"], true);
+        let public = env.http.post(env.url("/core/connect/introspect")).form(&[("token", access.as_str()), ("client_id", apps.public_id.as_str())]).send().await.expect("introspect");
+        assert_eq!(public.status(), 400, "a public client cannot introspect");
+        env.clock.advance(3601);
+        assert_eq!(introspect(access.clone()).await, serde_json::json!({"active": false}), "expired");
+        let refreshed: serde_json::Value = env.http.post(env.url("/core/connect/token")).basic_auth(&apps.private_id, Some(&apps.private_secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("scope", "openid")])
+            .send().await.expect("token").json().await.expect("json");
+        assert_eq!(refreshed["scope"], "openid", "narrowed on request");
+        let next = refreshed["refresh_token"].as_str().expect("rotated, even when narrowed").to_owned();
+        env.clock.advance(31 * 86_400);
+        assert_eq!(introspect(next.clone()).await["active"], false);
+        let (status, body) = oauth_error(env.http.post(env.url("/core/connect/token")).basic_auth(&apps.private_id, Some(&apps.private_secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", next.as_str())]).send().await.expect("token")).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "thirty days unused");
+    }
+}

@@ -14,8 +14,7 @@ use super::tokens::{
     self, UserClaims, WorkspaceAccessClaims, WorkspaceIdClaims, access_token_hash, audience_of,
 };
 use super::{
-    AuthorizationRequest, CODE_LIFETIME_SECS, CODE_MEMORY_SECS, Grant, IssuedCode, RefreshRecord,
-    WorkspaceSignIn,
+    AuthorizationRequest, CODE_LIFETIME_SECS, Grant, IssuedCode, RefreshRecord, WorkspaceSignIn,
 };
 use crate::domain::end_users::EndUser;
 use crate::domain::secrets::{generate_secret, sha256_hex};
@@ -145,7 +144,6 @@ impl WorkspaceSignIn {
         };
         let code = generate_secret();
         let mut tx = self.store.begin().await?;
-        store::workspace_grants::purge(&mut tx, now, now - CODE_MEMORY_SECS).await?;
         store::workspace_grants::insert_grant(&mut tx, &grant).await?;
         store::workspace_grants::insert_code(
             &mut tx,

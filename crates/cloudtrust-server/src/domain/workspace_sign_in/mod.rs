@@ -218,15 +218,8 @@ impl WorkspaceSignIn {
             last_seen_at: now,
         };
         let token = generate_secret();
-        let mut tx = self.store.begin().await?;
-        store::workspace_sessions::purge(
-            &mut tx,
-            now - self.policy.session_idle_secs,
-            now - ABSOLUTE_LIFETIME_SECS,
-        )
-        .await?;
-        store::workspace_sessions::insert(&mut tx, &sha256_hex(&token), &session).await?;
-        tx.commit().await?;
+        let mut conn = self.store.conn().await?;
+        store::workspace_sessions::insert(&mut conn, &sha256_hex(&token), &session).await?;
         Ok((token, session))
     }
 
@@ -341,11 +334,9 @@ impl WorkspaceSignIn {
             expires_at: now + INTERACTION_LIFETIME_SECS,
         };
         let id = generate_secret();
-        let mut tx = self.store.begin().await?;
-        store::workspace_sessions::purge_interactions(&mut tx, now).await?;
-        store::workspace_sessions::insert_interaction(&mut tx, &sha256_hex(&id), &interaction)
+        let mut conn = self.store.conn().await?;
+        store::workspace_sessions::insert_interaction(&mut conn, &sha256_hex(&id), &interaction)
             .await?;
-        tx.commit().await?;
         Ok((id, interaction))
     }
 
@@ -371,6 +362,22 @@ impl WorkspaceSignIn {
             auth_time,
         )
         .await
+    }
+
+    /// Deletes what is no longer needed: ended sessions, expired pending sign-ins, grants
+    /// whose last token expired, and codes past their replay memory.
+    pub async fn purge(&self) -> Result<()> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        store::workspace_sessions::purge(
+            &mut tx,
+            now - self.policy.session_idle_secs,
+            now - ABSOLUTE_LIFETIME_SECS,
+        )
+        .await?;
+        store::workspace_sessions::purge_interactions(&mut tx, now).await?;
+        store::workspace_grants::purge(&mut tx, now, now - CODE_MEMORY_SECS).await?;
+        tx.commit().await
     }
 
     /// Ends the pending request `id`; whether it was still pending (it completes once).

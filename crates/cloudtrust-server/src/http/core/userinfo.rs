@@ -150,8 +150,8 @@ pub async fn revocation(
     request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`token`, optional `token_type_hint`, and a private client's authentication"),
     responses(
         (status = 200, description = "`active`, and for an active token its scope, client_id, sub, exp, …", body = Object),
-        (status = 400, description = "`invalid_request`, or `invalid_client` for a disabled client", body = cloudtrust_proto::OAuthErrorBody),
-        (status = 401, description = "`invalid_client`, also for public clients", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 400, description = "`invalid_request`, or `invalid_client` for a disabled or a public client", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 401, description = "`invalid_client` after HTTP Basic authentication", body = cloudtrust_proto::OAuthErrorBody),
     )
 )]
 pub async fn introspect(
