@@ -39,6 +39,8 @@ pub enum Refusal {
     Throttled(u64),
     /// Good, but its customer is served by another region's host.
     Elsewhere(Elsewhere),
+    /// Not checked: the server is busy checking others; try again in this many seconds.
+    Busy(u64),
 }
 
 /// What checking a credential found: what it stands for (`Ok`), or why it was refused.
@@ -66,6 +68,7 @@ pub struct Auth {
     usage: Arc<UsageRecorder>,
     keys: Arc<KeyRing>,
     tokens: TokenPolicy,
+    hashing: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Auth {
@@ -120,6 +123,7 @@ impl Auth {
             usage,
             keys,
             tokens,
+            hashing: password::hashing_gate(),
         }
     }
 

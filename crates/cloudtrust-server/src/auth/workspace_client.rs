@@ -40,36 +40,4 @@ impl Auth {
             }
         }
     }
-
-    /// Checks an end user's sign-in at `/core/login` for `customer_id`, counted like console
-    /// sign-ins (keyed `core:<customer>:<email>`).
-    pub async fn authenticate_end_user(
-        &self,
-        source: IpAddr,
-        customer_id: &str,
-        email: &str,
-        password: &str,
-    ) -> Result<Outcome<crate::domain::end_users::EndUser>> {
-        let key = format!("core:{customer_id}:{}", email.trim().to_lowercase());
-        let person = Subject::Client(&key, source);
-        let address = Subject::Address(source);
-        let throttle = &self.throttle;
-        if let Some(wait) = throttle.wait(person).or_else(|| throttle.wait(address)) {
-            tracing::info!(%source, "Workspace sign-in refused: too many failed attempts");
-            return Ok(Err(Refusal::Throttled(wait)));
-        }
-        match self
-            .directory
-            .verify_end_user_password(customer_id, email, password)
-            .await?
-        {
-            Some(user) => Ok(Ok(user)),
-            None => {
-                throttle.failed(person);
-                throttle.failed(address);
-                tracing::info!(%source, "Workspace sign-in refused: wrong email or password");
-                Ok(Err(Refusal::Invalid))
-            }
-        }
-    }
 }

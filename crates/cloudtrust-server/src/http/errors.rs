@@ -69,7 +69,7 @@ impl OAuthError {
     pub fn refused(refusal: Refusal, used_basic: bool) -> Self {
         match refusal {
             Refusal::Invalid => Self::invalid_client(used_basic),
-            Refusal::Throttled(wait) => Self::throttled(wait),
+            Refusal::Throttled(wait) | Refusal::Busy(wait) => Self::throttled(wait),
             Refusal::Elsewhere(elsewhere) => {
                 Self::common(ApiErrorResponse::served_elsewhere(&elsewhere))
             }

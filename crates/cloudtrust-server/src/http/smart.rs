@@ -244,7 +244,7 @@ pub async fn token(
         .authenticate_smart_key(peer.ip(), &api_key, &secret)
         .await?
         .map_err(|refusal| match refusal {
-            Refusal::Throttled(wait) => SmartError::throttled(wait),
+            Refusal::Throttled(wait) | Refusal::Busy(wait) => SmartError::throttled(wait),
             Refusal::Invalid | Refusal::Elsewhere(_) => SmartError::unauthorized(),
         })?;
     let granted_role = role(&owner.access);
@@ -267,10 +267,12 @@ pub async fn token(
         expires_in: SMART_LIFETIME_SECS,
     };
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 

@@ -151,14 +151,22 @@ pub async fn update_access(
     Ok(true)
 }
 
-/// Sets an administrator's password hash.
+/// Sets an administrator's password hash, and ends every console session that signed in as
+/// it (or could still choose it): whoever knew the old password is signed out.
 pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, at: i64) -> Result<()> {
     sqlx::query("UPDATE administrators SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(password_hash)
         .bind(at)
         .bind(id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    sqlx::query(
+        "DELETE FROM console_sessions WHERE administrator_id = $1 \
+         OR ' ' || choices || ' ' LIKE '% ' || $1 || ' %'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -96,11 +96,15 @@ pub async fn of_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<EndUs
     Ok(rows.into_iter().map(EndUser::from).collect())
 }
 
-/// Replaces an end user's password hash.
+/// Replaces an end user's password hash, and ends its sign-in sessions.
 pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, now: i64) -> Result<()> {
     sqlx::query("UPDATE end_users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(password_hash)
         .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM workspace_sessions WHERE user_id = $1")
         .bind(id)
         .execute(conn)
         .await?;

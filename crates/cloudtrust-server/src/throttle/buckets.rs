@@ -101,6 +101,10 @@ impl Buckets {
     /// request (its address) still counts it.
     pub fn take(&self, key: &str, now: i64) {
         let mut map = self.map.lock();
+        self.take_in(&mut map, key, now);
+    }
+
+    fn take_in(&self, map: &mut HashMap<String, Bucket>, key: &str, now: i64) {
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
             if now >= self.next_sweep.load(Ordering::Relaxed) {
                 self.next_sweep.store(now + 1000, Ordering::Relaxed);
@@ -128,6 +132,38 @@ impl Buckets {
             Ordering::AcqRel,
         );
         self.held.store(map.len(), Ordering::Release);
+    }
+
+    /// Takes one token from `key`'s bucket if it has one (an attempt that may fail, counted
+    /// before the work that checks it); else how many seconds until it has. One lock for
+    /// both, so concurrent attempts cannot all pass a check made before any of them counted.
+    pub fn try_take(&self, key: &str, now: i64) -> Option<u64> {
+        let mut map = self.map.lock();
+        if let Some(bucket) = map.get(key) {
+            let tokens = self.refilled(*bucket, now);
+            if tokens < 1.0 {
+                let seconds = ((1.0 - tokens) / self.limit.rate_per_milli() / 1000.0).ceil();
+                // Bounded by the refill period, so the cast cannot overflow.
+                return Some((seconds as u64).max(1));
+            }
+        }
+        self.take_in(&mut map, key, now);
+        None
+    }
+
+    /// Gives back the token an attempt took, once it succeeded.
+    pub fn give_back(&self, key: &str, now: i64) {
+        let mut map = self.map.lock();
+        if let Some(bucket) = map.get(key).copied() {
+            let full = f64::from(self.limit.burst);
+            let tokens = (self.refilled(bucket, now) + 1.0).min(full);
+            if tokens >= full {
+                map.remove(key);
+                self.held.store(map.len(), Ordering::Release);
+            } else {
+                map.insert(key.to_owned(), Bucket { tokens, at: now });
+            }
+        }
     }
 
     /// How many buckets are held.

@@ -28,6 +28,11 @@ use cluster::Cluster;
 
 use crate::clock::Clock;
 
+/// How many more failures an account may have (from every address together) than one client
+/// id from one address: enough that one attacker cannot lock a person out, few enough that
+/// many addresses together cannot guess.
+const ACCOUNT_FACTOR: u32 = 5;
+
 /// Keys kept at most, per set of buckets and for shared counts, to bound memory.
 const MAX_KEYS: usize = 100_000;
 
@@ -38,10 +43,13 @@ pub enum Subject<'a> {
     Client(&'a str, IpAddr),
     /// A source address (for client ids nobody knows).
     Address(IpAddr),
+    /// An account (a person's sign-in name, hashed) from any address: distributed guessing.
+    Account(&'a str),
 }
 
 const CLIENT_PREFIX: &str = "client:";
 const ADDRESS_PREFIX: &str = "address:";
+const ACCOUNT_PREFIX: &str = "account:";
 
 impl Subject<'_> {
     /// The key of its bucket, also used between nodes.
@@ -49,6 +57,7 @@ impl Subject<'_> {
         match self {
             Subject::Client(id, source) => format!("{CLIENT_PREFIX}{id} {source}"),
             Subject::Address(source) => format!("{ADDRESS_PREFIX}{source}"),
+            Subject::Account(account) => format!("{ACCOUNT_PREFIX}{account}"),
         }
     }
 }
@@ -58,13 +67,15 @@ impl Subject<'_> {
 pub struct Throttle {
     clients: Buckets,
     addresses: Buckets,
+    accounts: Buckets,
     cluster: Option<Cluster>,
     clock: Arc<dyn Clock>,
 }
 
 impl Throttle {
-    /// Buckets for `per_client` and `per_address` failures per minute; `shared` adds them up
-    /// across nodes as well.
+    /// Buckets for `per_client` and `per_address` failures per minute (and five times
+    /// `per_client` per account, from any address); `shared` adds them up across nodes as
+    /// well.
     pub fn per_minute(
         per_client: u32,
         per_address: u32,
@@ -81,6 +92,10 @@ impl Throttle {
                 burst: per_address.max(1),
                 period_millis: minute,
             }),
+            accounts: Buckets::new(Limit {
+                burst: per_client.max(1).saturating_mul(ACCOUNT_FACTOR),
+                period_millis: minute,
+            }),
             cluster: shared.then(Cluster::default),
             clock,
         }
@@ -90,14 +105,59 @@ impl Throttle {
         match subject {
             Subject::Client(..) => &self.clients,
             Subject::Address(_) => &self.addresses,
+            Subject::Account(_) => &self.accounts,
         }
     }
 
     fn buckets_of_key(&self, key: &str) -> &Buckets {
         if key.starts_with(CLIENT_PREFIX) {
             &self.clients
+        } else if key.starts_with(ACCOUNT_PREFIX) {
+            &self.accounts
         } else {
             &self.addresses
+        }
+    }
+
+    /// Counts an attempt of every subject *before* the work that checks it (a password
+    /// hash), so that a flood is refused before it costs anything: `None` when all may try
+    /// (each then holds one token less until [`Throttle::refund`]), else the longest wait.
+    pub fn attempt(&self, subjects: &[Subject<'_>]) -> Option<u64> {
+        let now = self.clock.now_millis();
+        let unix_now = now.div_euclid(1000);
+        let cluster = self.cluster.as_ref().filter(|c| c.blocks_any(unix_now));
+        let mut taken = Vec::with_capacity(subjects.len());
+        let mut wait = None;
+        for subject in subjects {
+            let key = subject.key();
+            let shared = cluster.and_then(|c| c.blocked_for(&key, unix_now));
+            match shared.or_else(|| self.buckets(*subject).try_take(&key, now)) {
+                Some(w) => wait = Some(wait.map_or(w, |v: u64| v.max(w))),
+                None => taken.push(*subject),
+            }
+        }
+        if wait.is_some() {
+            self.refund(&taken);
+        }
+        wait
+    }
+
+    /// Gives back what [`Throttle::attempt`] took, when the attempt succeeded (or was never
+    /// checked).
+    pub fn refund(&self, subjects: &[Subject<'_>]) {
+        let now = self.clock.now_millis();
+        for subject in subjects {
+            self.buckets(*subject).give_back(&subject.key(), now);
+        }
+    }
+
+    /// Tells the other nodes of a failed attempt already counted here by
+    /// [`Throttle::attempt`].
+    pub fn share_failure(&self, subjects: &[Subject<'_>]) {
+        if let Some(cluster) = &self.cluster {
+            for subject in subjects {
+                cluster.count(subject.key());
+            }
         }
     }
 
@@ -126,5 +186,57 @@ impl Throttle {
         if let Some(cluster) = &self.cluster {
             cluster.count(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+
+    impl Clock for Fixed {
+        fn now(&self) -> i64 {
+            1_000_000
+        }
+    }
+
+    #[test]
+    fn attempts_count_before_the_work_and_successes_give_back() {
+        let throttle = Throttle::per_minute(2, 100, false, Arc::new(Fixed));
+        let here: IpAddr = [10, 0, 0, 1].into();
+        let subjects = [Subject::Client("pat", here), Subject::Address(here)];
+        assert_eq!(throttle.attempt(&subjects), None);
+        throttle.refund(&subjects);
+        for _ in 0..2 {
+            assert_eq!(throttle.attempt(&subjects), None, "two failures allowed");
+        }
+        assert!(
+            throttle.attempt(&subjects).is_some(),
+            "the third is refused unchecked"
+        );
+        let elsewhere: IpAddr = [10, 0, 0, 2].into();
+        assert_eq!(
+            throttle.attempt(&[Subject::Client("pat", elsewhere)]),
+            None,
+            "the same account from another address is another bucket"
+        );
+    }
+
+    #[test]
+    fn one_account_guessed_from_many_addresses_is_paused() {
+        let throttle = Throttle::per_minute(2, 100, false, Arc::new(Fixed));
+        let mut refused = 0;
+        for i in 0..20u8 {
+            let from: IpAddr = [10, 0, 1, i].into();
+            let subjects = [Subject::Client("pat", from), Subject::Account("pat")];
+            if throttle.attempt(&subjects).is_some() {
+                refused += 1;
+            }
+        }
+        assert_eq!(
+            refused, 10,
+            "five times the per-client limit, from all addresses together"
+        );
     }
 }

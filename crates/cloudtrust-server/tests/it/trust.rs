@@ -17,7 +17,8 @@ db_test! {
                 .send().await.expect("request");
             assert_eq!(response.status(), 200);
             assert_eq!(response.headers()["content-type"], "application/json; charset=utf-8");
-            assert_eq!(response.headers()["cache-control"], "no-cache");
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            assert_eq!(response.headers()["pragma"], "no-cache");
             assert!(response.headers().contains_key("x-cws-transactionid"));
             let body: serde_json::Value = response.json().await.expect("json");
             assert_eq!(body["principal"], seed.admin);

@@ -347,6 +347,22 @@ pub async fn sign_in(
             }
             return response;
         }
+        Ok(Err(Refusal::Busy(wait))) => {
+            let error =
+                format!("Many people are signing in right now. Try again in {wait} seconds.");
+            let mut response = login_page(
+                &directory,
+                &pending,
+                StatusCode::SERVICE_UNAVAILABLE,
+                email,
+                Some(error),
+            )
+            .await;
+            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         Ok(Err(_)) => {
             let error = "That email address and password do not match. Check both and try again."
                 .to_owned();

@@ -344,7 +344,7 @@ pub async fn generate(
             ),
             Ok(Err(refusal)) => {
                 let (status, text) = match refusal {
-                    Refusal::Throttled(wait) => (
+                    Refusal::Throttled(wait) | Refusal::Busy(wait) => (
                         StatusCode::TOO_MANY_REQUESTS,
                         format!(
                             "Too many failed attempts with this Client ID. Try again in {wait} \

@@ -123,6 +123,16 @@ pub async fn submit(
             }
             return response;
         }
+        Ok(Err(Refusal::Busy(wait))) => {
+            let mut response = again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Many people are signing in right now. Try again in {wait} seconds."),
+            );
+            if let Ok(value) = wait.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         Ok(Err(_)) => {
             return again(
                 StatusCode::UNAUTHORIZED,
