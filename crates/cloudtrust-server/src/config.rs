@@ -90,6 +90,13 @@ pub struct Config {
     pub workspace_reminder_check_secs: u64,
     /// Days a Workspace refresh token lasts unused; each use gives a new one for as long.
     pub workspace_refresh_lifetime_days: u64,
+    /// Seconds a client has to send a request's headers (and to start its next request on a
+    /// kept-alive connection) before the connection is closed.
+    pub header_read_timeout: u64,
+    /// Seconds a client has to send a request's body once its headers arrived (`408` after).
+    pub body_read_timeout: u64,
+    /// Connections open at once, over every listener; one more is closed at once.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -127,6 +134,9 @@ impl Default for Config {
             workspace_secret_reminder_days: vec![14, 7, 1],
             workspace_reminder_check_secs: 300,
             workspace_refresh_lifetime_days: 30,
+            header_read_timeout: 10,
+            body_read_timeout: 20,
+            max_connections: 4096,
         }
     }
 }

@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::Foundation;
+use super::listener::{self, Capped, Limits};
 use crate::auth::{self, Auth};
 use crate::cache::AuthCache;
 use crate::changes::Follower;
@@ -33,8 +34,8 @@ use crate::throttle::Throttle;
 use crate::tls::{DevCertificates, ServerCertificate, dev_hosts, ensure_dev_certificates};
 use crate::usage::UsageRecorder;
 
-/// How long in-flight HTTPS requests may take to finish when the server stops.
-const TLS_GRACE: Duration = Duration::from_secs(10);
+/// How long in-flight requests may take to finish when the server stops.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// A server running in the background of this process.
 pub struct RunningServer {
@@ -51,7 +52,10 @@ pub struct RunningServer {
     cache: Arc<AuthCache>,
     usage: Arc<UsageRecorder>,
     jobs: Jobs,
-    server: JoinHandle<std::io::Result<()>>,
+    server: (
+        axum_server::Handle<SocketAddr>,
+        JoinHandle<std::io::Result<()>>,
+    ),
     tls: Option<(
         axum_server::Handle<SocketAddr>,
         JoinHandle<std::io::Result<()>>,
@@ -243,7 +247,15 @@ impl RunningServer {
             .run(jobs.cancellation()),
         );
         let directory = services.directory.clone();
-        let router = http::router(services);
+        let router = http::router(
+            services,
+            Duration::from_secs(config.body_read_timeout.max(1)),
+        );
+        let limits = Limits {
+            header_read: Duration::from_secs(config.header_read_timeout.max(1)),
+            max_connections: config.max_connections,
+        };
+        let capped = Capped::new(limits.max_connections);
         let (tls, tls_addr, dev_certificates) = match tls_certificate(config)? {
             None => (None, None, None),
             Some((certificate, dev)) => {
@@ -257,13 +269,15 @@ impl RunningServer {
                     .await
                     .map_err(|e| Error::invalid("tls_cert", format!("cannot use it: {e}")))?;
                 let handle = axum_server::Handle::new();
-                let serve = axum_server::bind_rustls(address, rustls)
-                    .handle(handle.clone())
-                    .serve(
-                        router
-                            .clone()
-                            .into_make_service_with_connect_info::<SocketAddr>(),
-                    );
+                let acceptor = RustlsAcceptor::new(rustls).acceptor(capped.clone());
+                let server = axum_server::bind(address)
+                    .acceptor(acceptor)
+                    .handle(handle.clone());
+                let serve = listener::configure(server, limits).serve(
+                    router
+                        .clone()
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                );
                 let task = tokio::spawn(serve);
                 let bound = handle.listening().await.ok_or_else(|| {
                     Error::internal(format!("cannot listen for HTTPS on {address}"))
@@ -271,15 +285,13 @@ impl RunningServer {
                 (Some((handle, task)), Some(bound), dev)
             }
         };
-        let stop = jobs.cancellation();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-        });
+        let handle = axum_server::Handle::new();
+        let server = axum_server::Server::from_listener(listener)
+            .acceptor(capped)
+            .handle(handle.clone());
+        let serve = listener::configure(server, limits)
+            .serve(router.into_make_service_with_connect_info::<SocketAddr>());
+        let server = (handle, tokio::spawn(serve));
         Ok(RunningServer {
             addr,
             tls_addr,
@@ -321,11 +333,12 @@ impl RunningServer {
     pub async fn stop(self) -> Result<()> {
         self.jobs.cancellation().cancel();
         if let Some((handle, task)) = self.tls {
-            handle.graceful_shutdown(Some(TLS_GRACE));
+            handle.graceful_shutdown(Some(GRACE));
             let _ = task.await;
         }
-        let served = self
-            .server
+        let (handle, task) = self.server;
+        handle.graceful_shutdown(Some(GRACE));
+        let served = task
             .await
             .map_err(|e| Error::internal(format!("server task: {e}")))?;
         self.jobs.stop().await;

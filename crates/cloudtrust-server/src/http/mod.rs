@@ -80,8 +80,9 @@ pub fn api_routes() -> OpenApiRouter<Services> {
         .routes(routes!(ops::readyz))
 }
 
-/// Every route of the server, with the middleware every request goes through.
-pub fn router(services: Services) -> Router {
+/// Every route of the server, with the middleware every request goes through; request bodies
+/// must arrive within `body_read_timeout`.
+pub fn router(services: Services, body_read_timeout: std::time::Duration) -> Router {
     let limit = services.body_limit.0;
     let regions = services.regions.clone();
     let (api, document) = api_routes().split_for_parts();
@@ -127,6 +128,7 @@ pub fn router(services: Services) -> Router {
             middleware::Context {
                 regions,
                 limit: BodyLimit(limit),
+                body_read_timeout,
             },
             middleware::around_every_request,
         ))

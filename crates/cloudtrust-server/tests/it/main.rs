@@ -34,6 +34,7 @@ mod rules;
 mod sdk;
 mod settings;
 mod sign_in_flood;
+mod slow_clients;
 mod smart;
 mod throttling;
 mod tls;

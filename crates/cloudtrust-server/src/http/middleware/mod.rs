@@ -1,14 +1,17 @@
 //! What every request goes through, one file per concern: its transaction id and log span
-//! ([`request_id`]), the region it is served as ([`region`]), the draining of bodies too large
-//! to accept ([`oversized_body`]), and the headers every response carries
+//! ([`request_id`]), the region it is served as ([`region`]), the deadline of its body
+//! ([`body_deadline`]), the draining of bodies too large to accept ([`oversized_body`]), and
+//! the headers every response carries
 //! ([`security_headers`]). One layer runs them all, so a request pays for one.
 
+pub mod body_deadline;
 pub mod oversized_body;
 pub mod region;
 pub mod request_id;
 pub mod security_headers;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -25,6 +28,8 @@ pub struct Context {
     pub regions: Arc<Regions>,
     /// The largest body accepted.
     pub limit: BodyLimit,
+    /// How long a body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 /// The layer around every request.
@@ -35,8 +40,12 @@ pub async fn around_every_request(
 ) -> Response {
     let transaction = request_id::begin(&mut request);
     let geo = region::resolve(&context.regions, &mut request);
+    let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
     let request = oversized_body::guard(context.limit, request);
     let mut response = next.run(request).instrument(transaction.span.clone()).await;
+    if deadline.is_some_and(|d| d.happened()) {
+        response = body_deadline::timed_out();
+    }
     request_id::end(&transaction, &mut response);
     region::end(geo, &mut response);
     security_headers::apply(&mut response);

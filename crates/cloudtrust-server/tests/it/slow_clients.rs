@@ -1,0 +1,144 @@
+//! Slow and silent clients, as an attacker holding connections open sends them: headers that
+//! never end, kept-alive connections left idle, bodies that trickle in, and more connections
+//! than the cap. Each is cut off or refused within the configured time, over raw TCP.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{Backend, Env};
+
+/// Reads until the server closes the connection (or `limit` passes); what it sent.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&received).into_owned())
+}
+
+async fn env_with(tweak: impl FnOnce(&mut cloudtrust_server::config::Config)) -> Env {
+    Env::with(Backend::Sqlite, tweak)
+        .await
+        .expect("SQLite always runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_idle_connections_and_bodies_have_time_limits() {
+    let env = env_with(|c| {
+        c.header_read_timeout = 1;
+        c.body_read_timeout = 1;
+    })
+    .await;
+    let addr = env.server.addr;
+
+    // Headers that never end.
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let closed = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "an unfinished header is cut off");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A kept-alive connection left idle after its answer.
+    let mut idle = TcpStream::connect(addr).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let answered = read_until_closed(&mut idle, Duration::from_secs(10))
+        .await
+        .expect("closed when idle");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "idle for {:?}",
+        started.elapsed()
+    );
+
+    // A body that trickles in: 408 after the body deadline.
+    let mut trickle = TcpStream::connect(addr).await.expect("connect");
+    trickle
+        .write_all(b"POST /cctrustoauth2/root/tokens/clients HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let answer = read_until_closed(&mut trickle, Duration::from_secs(10))
+        .await
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("requestTimeout"),
+        "in the common error shape: {answer}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A complete body is untouched by the deadline.
+    let ok = env
+        .http
+        .get(env.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    let env = env_with(|c| {
+        c.max_connections = 2;
+        c.header_read_timeout = 30;
+    })
+    .await;
+    let addr = env.server.addr;
+    let holders = [
+        TcpStream::connect(addr).await.expect("connect"),
+        TcpStream::connect(addr).await.expect("connect"),
+    ];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(addr).await.expect("the kernel accepts");
+    let _ = third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let answer = read_until_closed(&mut third, Duration::from_secs(5))
+        .await
+        .expect("closed at once");
+    assert!(
+        !answer.contains("200"),
+        "no answer beyond the cap: {answer}"
+    );
+
+    drop(holders);
+    let served = crate::support::eventually(Duration::from_secs(5), || async {
+        let Ok(mut again) = TcpStream::connect(addr).await else {
+            return false;
+        };
+        if again
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        read_until_closed(&mut again, Duration::from_secs(2))
+            .await
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200"))
+    })
+    .await;
+    assert!(served, "a place freed is a connection served");
+}
