@@ -19,6 +19,8 @@ struct Usage {
     last_at: i64,
     failures: u64,
     last_failure_at: i64,
+    /// Where the last failure came from.
+    last_failure_from: Option<std::net::IpAddr>,
 }
 
 impl Usage {
@@ -30,6 +32,7 @@ impl Usage {
             last_at: 0,
             failures: 0,
             last_failure_at: 0,
+            last_failure_from: None,
         }
     }
 
@@ -37,6 +40,9 @@ impl Usage {
         self.count += older.count;
         self.last_at = self.last_at.max(older.last_at);
         self.failures += older.failures;
+        if older.last_failure_at > self.last_failure_at {
+            self.last_failure_from = older.last_failure_from;
+        }
         self.last_failure_at = self.last_failure_at.max(older.last_failure_at);
     }
 }
@@ -97,13 +103,17 @@ impl UsageRecorder {
         usage.last_at = usage.last_at.max(at);
     }
 
-    /// Notes that a token request for `client` failed at `at` (wrong secret or customer).
-    pub fn record_failure(&self, client: &ApiClientCredential, at: i64) {
+    /// Notes that a token request for `client` failed at `at` (wrong secret or customer),
+    /// sent from `from`.
+    pub fn record_failure(&self, client: &ApiClientCredential, at: i64, from: std::net::IpAddr) {
         let mut pending = self.pending.lock();
         let usage = pending
             .entry(client.id.clone())
             .or_insert_with(|| Usage::new(client));
         usage.failures += 1;
+        if at >= usage.last_failure_at {
+            usage.last_failure_from = Some(from);
+        }
         usage.last_failure_at = usage.last_failure_at.max(at);
     }
 
@@ -197,8 +207,12 @@ async fn write(
             .await?;
         }
         if usage.failures > 0 {
+            let from = usage
+                .last_failure_from
+                .map(|ip| format!(", the last from {ip}"))
+                .unwrap_or_default();
             let message = format!(
-                "{} token request(s) refused: wrong secret or customer",
+                "{} token request(s) refused: wrong secret or customer{from}",
                 usage.failures
             );
             store::audit::insert(

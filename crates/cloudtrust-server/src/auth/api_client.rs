@@ -122,7 +122,7 @@ impl Auth {
         };
         let failed = |reason: &str| {
             throttle.failed(Subject::Client(client_id, source));
-            self.usage.record_failure(&client, self.clock.now());
+            self.usage.record_failure(&client, self.clock.now(), source);
             tracing::info!(client_id = %client.id, reason, "token refused");
             Ok(Err(Refusal::Invalid))
         };

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::ClientCredentialsResponse;
@@ -15,6 +15,7 @@ use super::errors::OAuthError;
 use super::media_type;
 use super::path::PathText;
 use crate::auth::Auth;
+use crate::http::middleware::client_address::ClientAddress;
 
 /// The only grant type of this endpoint.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -75,7 +76,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 )]
 pub async fn client_credentials(
     State(auth): State<Arc<Auth>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientAddress(source): ClientAddress,
     Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
@@ -112,7 +113,7 @@ pub async fn client_credentials(
         (None, _, _) => return Err(OAuthError::invalid_client(false)),
     };
     let issued = auth
-        .issue_api_client_token(&serving, peer.ip(), &customer, &client_id, &client_secret)
+        .issue_api_client_token(&serving, source, &customer, &client_id, &client_secret)
         .await?
         .map_err(|refusal| OAuthError::refused(refusal, used_basic))?;
     let body = ClientCredentialsResponse {

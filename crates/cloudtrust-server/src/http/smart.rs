@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::OAuthErrorBody;
@@ -22,6 +22,7 @@ use crate::domain::customers::Customer;
 use crate::domain::smart_keys::role;
 use crate::domain::tokens::SMART_LIFETIME_SECS;
 use crate::error::Error;
+use crate::http::middleware::client_address::ClientAddress;
 
 /// An error of the Smart Tools API: Spring's OAuth 2.0 error body.
 #[derive(Debug)]
@@ -214,7 +215,7 @@ pub async fn roles(
 )]
 pub async fn token(
     State(auth): State<Arc<Auth>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientAddress(source): ClientAddress,
     headers: HeaderMap,
     query: Query,
 ) -> Result<Response, SmartError> {
@@ -241,7 +242,7 @@ pub async fn token(
         return Err(SmartError::unauthorized());
     };
     let (owner, customer) = auth
-        .authenticate_smart_key(peer.ip(), &api_key, &secret)
+        .authenticate_smart_key(source, &api_key, &secret)
         .await?
         .map_err(|refusal| match refusal {
             Refusal::Throttled(wait) | Refusal::Busy(wait) => SmartError::throttled(wait),

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
@@ -14,6 +14,7 @@ use super::errors::OAuthError;
 use super::media_type;
 use super::path::PathText;
 use crate::auth::Auth;
+use crate::http::middleware::client_address::ClientAddress;
 
 fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|m| m == "application/json" || m.ends_with("+json"))
@@ -62,7 +63,7 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
 )]
 pub async fn trust_token(
     State(auth): State<Arc<Auth>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientAddress(source): ClientAddress,
     Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
@@ -74,7 +75,7 @@ pub async fn trust_token(
     }
     let (client_id, client_secret) = credentials(&body)?;
     let issued = auth
-        .issue_api_client_token(&serving, peer.ip(), &customer, &client_id, &client_secret)
+        .issue_api_client_token(&serving, source, &customer, &client_id, &client_secret)
         .await?
         .map_err(|refusal| OAuthError::refused(refusal, false))?;
     let id_token = auth.issue_id_token(&serving, &issued)?;

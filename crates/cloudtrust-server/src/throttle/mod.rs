@@ -51,12 +51,28 @@ const CLIENT_PREFIX: &str = "client:";
 const ADDRESS_PREFIX: &str = "address:";
 const ACCOUNT_PREFIX: &str = "account:";
 
+/// The part of an address that one client controls: an IPv4 address, or the /64 network of an
+/// IPv6 one (a host gets a whole /64, so counting single IPv6 addresses would count nothing).
+fn network(source: IpAddr) -> IpAddr {
+    match source {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+    }
+}
+
 impl Subject<'_> {
     /// The key of its bucket, also used between nodes.
     fn key(self) -> String {
         match self {
-            Subject::Client(id, source) => format!("{CLIENT_PREFIX}{id} {source}"),
-            Subject::Address(source) => format!("{ADDRESS_PREFIX}{source}"),
+            Subject::Client(id, source) => format!("{CLIENT_PREFIX}{id} {}", network(source)),
+            Subject::Address(source) => format!("{ADDRESS_PREFIX}{}", network(source)),
             Subject::Account(account) => format!("{ACCOUNT_PREFIX}{account}"),
         }
     }
@@ -221,6 +237,17 @@ mod tests {
             None,
             "the same account from another address is another bucket"
         );
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(Subject::Address(a).key(), Subject::Address(b).key());
+        assert_ne!(Subject::Address(a).key(), Subject::Address(c).key());
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
+        assert_eq!(Subject::Address(mapped).key(), "address:192.0.2.7");
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod nodes;
 mod openapi;
 mod ops;
 mod password_change;
+mod proxies;
 mod regions;
 mod reminders;
 mod rules;

@@ -2,13 +2,12 @@
 //! (`/core/consent`). A request that needs either waits in the database under a random id,
 //! tied to the browser by a cookie; the forms carry its anti-forgery token.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Extension, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
@@ -21,6 +20,7 @@ use crate::domain::workspace_sign_in::request::{self, code_location, error_locat
 use crate::domain::workspace_sign_in::{
     AuthorizeError, Interaction, Next, WorkspaceSession, WorkspaceSignIn, scopes,
 };
+use crate::http::middleware::client_address::ClientAddress;
 use crate::http::web::form::Form;
 use crate::http::web::session::{SameSite, clear_cookie, cookie, is_https, set_cookie};
 use crate::regions::Serving;
@@ -287,7 +287,7 @@ pub async fn sign_in(
     State(sign_in): State<WorkspaceSignIn>,
     State(auth): State<Arc<Auth>>,
     State(directory): State<Directory>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(source): ClientAddress,
     Extension(serving): Extension<Arc<Serving>>,
     headers: HeaderMap,
     body: Bytes,
@@ -325,7 +325,7 @@ pub async fn sign_in(
         .await;
     }
     let user = match auth
-        .authenticate_end_user(peer.ip(), &pending.client.customer_id, &email, password)
+        .authenticate_end_user(source, &pending.client.customer_id, &email, password)
         .await
     {
         Ok(Ok(user)) => user,

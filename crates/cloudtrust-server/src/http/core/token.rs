@@ -1,12 +1,11 @@
 //! `POST /core/connect/token`: the authorization-code and refresh-token grants of Workspace
 //! clients.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::WorkspaceTokenResponse;
@@ -15,6 +14,7 @@ use super::{OAuthForm, authenticate_client, issuer};
 use crate::auth::Auth;
 use crate::domain::workspace_sign_in::{GrantRefusal, TokenSet, WorkspaceSignIn};
 use crate::http::errors::OAuthError;
+use crate::http::middleware::client_address::ClientAddress;
 use crate::regions::Serving;
 
 /// The answer to a granted request, never cached.
@@ -59,7 +59,7 @@ fn refused(refusal: GrantRefusal) -> OAuthError {
 pub async fn token(
     State(auth): State<Arc<Auth>>,
     State(sign_in): State<WorkspaceSignIn>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(source): ClientAddress,
     Extension(serving): Extension<Arc<Serving>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -75,7 +75,7 @@ pub async fn token(
             ),
         ));
     }
-    let client = authenticate_client(&auth, peer.ip(), &headers, &form).await?;
+    let client = authenticate_client(&auth, source, &headers, &form).await?;
     let issuer = issuer(&serving);
     let outcome = if grant_type == "authorization_code" {
         let code = form.required("code")?;

@@ -1,12 +1,11 @@
 //! `GET|POST /core/connect/userinfo` (Bearer access token), `POST /core/connect/revocation`
 //! (RFC 7009) and `POST /core/connect/introspect` (RFC 7662).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -19,6 +18,7 @@ use crate::domain::workspace_sign_in::scopes::OPENID;
 use crate::domain::workspace_sign_in::tokens::UserClaims;
 use crate::http::bearer::parse_authorization;
 use crate::http::errors::OAuthError;
+use crate::http::middleware::client_address::ClientAddress;
 
 /// An RFC 6750 refusal: `401` (or `403` for `insufficient_scope`) with `WWW-Authenticate`.
 fn bearer_refusal(status: StatusCode, error: Option<&str>, description: &str) -> Response {
@@ -123,13 +123,13 @@ pub async fn userinfo_posted(sign_in: State<WorkspaceSignIn>, headers: HeaderMap
 pub async fn revocation(
     State(auth): State<Arc<Auth>>,
     State(sign_in): State<WorkspaceSignIn>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(source): ClientAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let body = body.map_err(|_| OAuthError::too_large())?;
     let form = OAuthForm::parse(&headers, &body)?;
-    let client = authenticate_client(&auth, peer.ip(), &headers, &form).await?;
+    let client = authenticate_client(&auth, source, &headers, &form).await?;
     let token = form.required("token")?;
     form.get("token_type_hint")?;
     sign_in.revoke(&client, token).await?;
@@ -157,13 +157,13 @@ pub async fn revocation(
 pub async fn introspect(
     State(auth): State<Arc<Auth>>,
     State(sign_in): State<WorkspaceSignIn>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(source): ClientAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let body = body.map_err(|_| OAuthError::too_large())?;
     let form = OAuthForm::parse(&headers, &body)?;
-    let client = authenticate_client(&auth, peer.ip(), &headers, &form).await?;
+    let client = authenticate_client(&auth, source, &headers, &form).await?;
     if client.client_type == ClientType::Public {
         // A public client holds no secret, so anyone could ask in its name.
         return Err(OAuthError::invalid_client(false));

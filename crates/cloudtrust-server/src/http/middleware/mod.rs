@@ -1,10 +1,11 @@
-//! What every request goes through, one file per concern: its transaction id and log span
-//! ([`request_id`]), the region it is served as ([`region`]), the deadline of its body
+//! What every request goes through, one file per concern: the address it really comes from
+//! ([`client_address`]), its transaction id and log span ([`request_id`]), the region it is served as ([`region`]), the deadline of its body
 //! ([`body_deadline`]), the draining of bodies too large to accept ([`oversized_body`]), and
 //! the headers every response carries
 //! ([`security_headers`]). One layer runs them all, so a request pays for one.
 
 pub mod body_deadline;
+pub mod client_address;
 pub mod oversized_body;
 pub mod region;
 pub mod request_id;
@@ -38,7 +39,8 @@ pub async fn around_every_request(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let transaction = request_id::begin(&mut request);
+    let client = client_address::resolve(&context.regions, &mut request);
+    let transaction = request_id::begin(&mut request, client);
     let geo = region::resolve(&context.regions, &mut request);
     let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
     let request = oversized_body::guard(context.limit, request);

@@ -47,7 +47,7 @@ pub struct Transaction {
 }
 
 /// Gives the request its transaction id (the client's, or a new one) and its log span.
-pub fn begin(request: &mut Request) -> Transaction {
+pub fn begin(request: &mut Request, client: std::net::IpAddr) -> Transaction {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
@@ -60,6 +60,7 @@ pub fn begin(request: &mut Request) -> Transaction {
         txid = %id,
         method = %request.method(),
         path = %logged_path(request.uri().path()),
+        client = %client,
     );
     request.extensions_mut().insert(TransactionId(id.clone()));
     Transaction { id, echoed, span }

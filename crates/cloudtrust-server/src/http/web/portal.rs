@@ -2,11 +2,10 @@
 //! ready `Authorization` value), and API Exploration, listing every operation of
 //! `/openapi.json` with an Invoke API form that the browser sends with the generated token.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
@@ -15,6 +14,7 @@ use super::page::{Frame, render, unavailable, when};
 use super::session::{FormToken, MaybeSignedIn, SignedOutForm};
 use crate::auth::{Auth, ROOT, Refusal};
 use crate::http::errors::ApiErrorResponse;
+use crate::http::middleware::client_address::ClientAddress;
 use crate::http::openapi;
 use crate::regions::Serving;
 
@@ -307,7 +307,7 @@ pub async fn show(
 /// the whole page to a plain form post.
 pub async fn generate(
     State(auth): State<Arc<Auth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(source): ClientAddress,
     Extension(serving): Extension<Arc<Serving>>,
     signed_in: MaybeSignedIn,
     headers: HeaderMap,
@@ -329,7 +329,7 @@ pub async fn generate(
         )
     } else {
         match auth
-            .issue_api_client_token(&serving, peer.ip(), customer, client_id, secret)
+            .issue_api_client_token(&serving, source, customer, client_id, secret)
             .await
         {
             Ok(Ok(issued)) => (

@@ -3,11 +3,10 @@
 //! Passwords are checked by the authentication service, which counts failed sign-ins and
 //! refuses sign-in for a while after too many.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Extension, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -19,6 +18,7 @@ use super::session::{
 use crate::auth::{Auth, Refusal};
 use crate::domain::Directory;
 use crate::domain::console_sessions::ConsoleSessions;
+use crate::http::middleware::client_address::ClientAddress;
 use crate::regions::Serving;
 
 /// Where a signed-in administrator lands.
@@ -81,7 +81,7 @@ pub async fn show(
 pub async fn submit(
     State(auth): State<Arc<Auth>>,
     State(sessions): State<ConsoleSessions>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(source): ClientAddress,
     Extension(serving): Extension<Arc<Serving>>,
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,
@@ -107,7 +107,6 @@ pub async fn submit(
             "Enter your email address and your password.".to_owned(),
         );
     }
-    let source = peer.ip();
     let matched = match auth.authenticate_password(source, &email, password).await {
         Ok(Ok(matched)) => matched,
         Ok(Err(Refusal::Throttled(wait))) => {
