@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod keys;
 pub mod links;
 pub mod notify;
+pub mod private_files;
 pub mod regions;
 pub mod store;
 pub mod throttle;

@@ -20,6 +20,9 @@ pub struct Serving {
     pub geo: &'static str,
     /// The base URL tokens issued here carry as `iss`.
     pub base_url: String,
+    /// Whether the browser reached it over HTTPS (the public URL is `https`, or the request
+    /// came to the TLS listener): cookies are then `Secure`.
+    pub secure: bool,
 }
 
 /// The answer to "may this customer be served here?".
@@ -36,6 +39,8 @@ pub enum Admission {
 pub struct Regions {
     by_host: Vec<(String, Arc<Serving>)>,
     default: Arc<Serving>,
+    /// The default, for requests that came to the TLS listener.
+    default_over_tls: Arc<Serving>,
     hosts: crate::config::RegionHosts,
     global_host: Option<String>,
     issuers: Vec<String>,
@@ -61,6 +66,7 @@ impl Regions {
                         regions: Some(vec![region]),
                         geo: region.geo(),
                         base_url: https(host),
+                        secure: true,
                     }),
                 ));
             }
@@ -72,19 +78,27 @@ impl Regions {
                     regions: Some(GLOBAL.to_vec()),
                     geo: config.region.geo(),
                     base_url: https(host),
+                    secure: true,
                 }),
             ));
         }
-        let default = Arc::new(Serving {
+        let default = Serving {
             regions: None,
             geo: config.region.geo(),
             base_url: public_url.to_owned(),
+            secure: public_url.starts_with("https://"),
+        };
+        let default_over_tls = Arc::new(Serving {
+            secure: true,
+            ..default.clone()
         });
+        let default = Arc::new(default);
         let mut issuers: Vec<String> = by_host.iter().map(|(_, s)| s.base_url.clone()).collect();
         issuers.push(public_url.to_owned());
         Regions {
             by_host,
             default,
+            default_over_tls,
             hosts: config.region_hosts.clone(),
             global_host: config.global_host().map(str::to_owned),
             issuers,
@@ -92,8 +106,9 @@ impl Regions {
         }
     }
 
-    /// How a request for `host` (with or without a port) is served.
-    pub fn serving(&self, host: Option<&str>) -> Arc<Serving> {
+    /// How a request for `host` (with or without a port) is served; `over_tls` when it came
+    /// to the TLS listener.
+    pub fn serving(&self, host: Option<&str>, over_tls: bool) -> Arc<Serving> {
         let name = host
             .map(|h| {
                 h.rsplit_once(':')
@@ -104,7 +119,16 @@ impl Regions {
         self.by_host
             .iter()
             .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map_or_else(|| self.default.clone(), |(_, serving)| serving.clone())
+            .map_or_else(
+                || {
+                    if over_tls {
+                        self.default_over_tls.clone()
+                    } else {
+                        self.default.clone()
+                    }
+                },
+                |(_, serving)| serving.clone(),
+            )
     }
 
     /// Whether a customer homed in `home` may be served as `serving`.
@@ -140,7 +164,7 @@ mod tests {
     #[test]
     fn hosts_name_regions_and_other_hosts_serve_everyone() {
         let regions = Regions::new(&Config::default(), "http://127.0.0.1:8080");
-        let eu = regions.serving(Some("API-EU.cloud.com:443"));
+        let eu = regions.serving(Some("API-EU.cloud.com:443"), false);
         assert_eq!(
             (eu.geo, eu.base_url.as_str()),
             ("EU", "https://api-eu.cloud.com")
@@ -150,19 +174,28 @@ mod tests {
             regions.admits(&eu, Region::Jp),
             Admission::Elsewhere(Region::Jp, Some("api.citrixcloud.jp".to_owned()))
         );
-        let global = regions.serving(Some("api.cloud.com"));
+        let global = regions.serving(Some("api.cloud.com"), false);
         assert_eq!(regions.admits(&global, Region::ApS), Admission::Admitted);
         assert!(matches!(
             regions.admits(&global, Region::Jp),
             Admission::Elsewhere(..)
         ));
-        let local = regions.serving(Some("127.0.0.1:8080"));
+        let local = regions.serving(Some("127.0.0.1:8080"), false);
         assert_eq!(
             (local.geo, local.base_url.as_str()),
             ("US", "http://127.0.0.1:8080")
         );
         assert_eq!(regions.admits(&local, Region::Jp), Admission::Admitted);
-        assert_eq!(regions.serving(None).base_url, "http://127.0.0.1:8080");
+        assert_eq!(
+            regions.serving(None, false).base_url,
+            "http://127.0.0.1:8080"
+        );
+        assert!(!regions.serving(None, false).secure);
+        assert!(
+            regions.serving(None, true).secure,
+            "over TLS, cookies are Secure"
+        );
+        assert!(regions.serving(Some("api-eu.cloud.com"), false).secure);
         assert_eq!(regions.issuers().len(), 6);
     }
 }

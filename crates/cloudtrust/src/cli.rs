@@ -353,6 +353,27 @@ fn init_tracing(default: &str) {
     }
 }
 
+/// What a production deployment should not do, said loudly at start (not in `--dev`, where it
+/// is expected).
+fn warn_of_production_risks(server: &RunningServer, data_dir: &std::path::Path) {
+    if !server.addr.ip().is_loopback() {
+        tracing::warn!(
+            address = %server.addr,
+            "serving plain HTTP beyond this machine: secrets and tokens cross the network \
+             unencrypted. Serve HTTPS (tls_cert, tls_key) or listen on 127.0.0.1 behind a \
+             proxy that terminates TLS"
+        );
+    }
+    if server.key_encryption_key_in_data_dir() {
+        tracing::warn!(
+            file = %data_dir.join("cloudtrust.kek").display(),
+            "the key-encryption key is kept next to the database: a copy of the data dir \
+             holds both. In production, give it in CLOUDTRUST_KEY_ENCRYPTION_KEY from a \
+             secrets manager and keep it out of the data dir"
+        );
+    }
+}
+
 async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     init_tracing("info");
     let stop = shutdown_signal()?;
@@ -366,6 +387,9 @@ async fn serve(mut config: Config, dev_mode: bool) -> Result<()> {
     let mail = Delivery::of(&config)?;
     let server = RunningServer::start(config, Arc::new(SystemClock)).await?;
     tracing::info!(url = %server.base_url, "cloudtrust is listening");
+    if !dev_mode {
+        warn_of_production_risks(&server, &data_dir);
+    }
     if let Some(address) = server.tls_addr {
         tracing::info!(address = %address, "cloudtrust is listening for HTTPS (HTTP/1.1 and HTTP/2)");
     }

@@ -43,7 +43,7 @@ impl Foundation {
     /// Connects, migrates and checks the key-encryption key (creating it on first use).
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Foundation> {
         if config.database_url.is_none() {
-            std::fs::create_dir_all(&config.data_dir)?;
+            crate::private_files::create_dir(&config.data_dir)?;
         }
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;

@@ -24,6 +24,7 @@ use crate::domain::workspace_sign_in::tokens::issuer_of;
 use crate::domain::workspace_sign_in::{SignInPolicy, WorkspaceSignIn};
 use crate::error::{Error, Result};
 use crate::health::Health;
+use crate::http::middleware::region::OverTls;
 use crate::http::{self, BodyLimit, PublicUrl, ServiceSet, Services};
 use crate::jobs::{self, Jobs, SecretReminders};
 use crate::keys::KeyRing;
@@ -276,6 +277,7 @@ impl RunningServer {
                 let serve = listener::configure(server, limits).serve(
                     router
                         .clone()
+                        .layer(axum::Extension(OverTls))
                         .into_make_service_with_connect_info::<SocketAddr>(),
                 );
                 let task = tokio::spawn(serve);
@@ -315,6 +317,12 @@ impl RunningServer {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.foundation.store
+    }
+
+    /// Whether the key-encryption key came from the data dir (`cloudtrust.kek`, next to the
+    /// database) rather than from the configuration.
+    pub fn key_encryption_key_in_data_dir(&self) -> bool {
+        self.foundation.kek.source != crate::keys::kek::KekSource::Config
     }
 
     /// Whether this node follows changes made elsewhere, so its cache serves from memory.

@@ -72,6 +72,7 @@ impl KeyEncryptionKey {
             return Self::from_base64(encoded, KekSource::Config);
         }
         let path = data_dir.join(KEK_FILE);
+        crate::private_files::check_secret_file(&path).map_err(Error::internal)?;
         match fs::read_to_string(&path) {
             Ok(text) => Self::from_base64(&text, KekSource::File)
                 .map_err(|e| Error::internal(format!("{}: {e}", path.display()))),
@@ -84,7 +85,7 @@ impl KeyEncryptionKey {
 
     /// Writes a generated KEK to `data_dir/cloudtrust.kek`, readable by the owner only.
     pub fn save(&mut self, data_dir: &Path) -> Result<()> {
-        fs::create_dir_all(data_dir)?;
+        crate::private_files::create_dir(data_dir)?;
         let path = data_dir.join(KEK_FILE);
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);

@@ -199,7 +199,7 @@ fn create_sqlite_parent(url: &str) -> Result<()> {
     if let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)?;
+        crate::private_files::create_dir(parent)?;
     }
     Ok(())
 }

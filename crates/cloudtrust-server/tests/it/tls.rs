@@ -93,6 +93,30 @@ async fn an_unmodified_client_reaches_the_real_host_name_over_http2(env: Env) {
         "{cookie}"
     );
 
+    // Over the TLS listener, cookies are `Secure` even where the public URL is plain HTTP,
+    // and answers tell the browser to keep to HTTPS.
+    assert!(env.base().starts_with("http://"));
+    let local = client
+        .get(format!("https://localhost:{port}/console/signin"))
+        .send()
+        .await
+        .expect("console over HTTPS on another host");
+    let cookie = local.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert_eq!(
+        local.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let plain = env
+        .http
+        .get(env.url("/console/signin"))
+        .send()
+        .await
+        .expect("plain HTTP");
+    let cookie = plain.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(!cookie.contains("Secure"), "not over plain HTTP: {cookie}");
+    assert!(plain.headers().get("strict-transport-security").is_none());
+
     // Without the CA, the certificate is not trusted.
     let untrusting = reqwest::Client::builder()
         .tls_certs_only([])

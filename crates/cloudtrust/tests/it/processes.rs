@@ -36,3 +36,52 @@ db_test! {
         assert!(second.stop().success());
     }
 }
+
+/// Outside `--dev`, plain HTTP beyond loopback and a key-encryption key next to the database
+/// are warned about at start.
+#[test]
+fn production_risks_are_warned_about_at_start() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let root = tempfile::tempdir().expect("temp dir");
+    let data_dir = root.path().join("data");
+    let mut child = cloudtrust(&data_dir)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline
+        && !(seen.contains("plain HTTP beyond this machine")
+            && seen.contains("key-encryption key is kept"))
+    {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("plain HTTP beyond this machine"), "{seen}");
+    assert!(
+        seen.contains("key-encryption key is kept next to the database"),
+        "{seen}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&data_dir)
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "the data dir is private: {mode:o}");
+}

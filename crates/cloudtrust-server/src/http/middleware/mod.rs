@@ -39,6 +39,7 @@ pub async fn around_every_request(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let over_tls = request.extensions().get::<region::OverTls>().is_some();
     let client = client_address::resolve(&context.regions, &mut request);
     let transaction = request_id::begin(&mut request, client);
     let geo = region::resolve(&context.regions, &mut request);
@@ -50,6 +51,6 @@ pub async fn around_every_request(
     }
     request_id::end(&transaction, &mut response);
     region::end(geo, &mut response);
-    security_headers::apply(&mut response);
+    security_headers::apply(&mut response, over_tls);
     response
 }

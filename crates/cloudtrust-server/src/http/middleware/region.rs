@@ -34,9 +34,15 @@ fn requested_host<'r>(regions: &Regions, request: &'r Request) -> Option<&'r str
         })
 }
 
+/// Marks requests that came to the TLS listener (a request extension that listener's router
+/// adds).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
 /// Puts how the request is served into its extensions; answers the region's `X-CC-LocalGeo`.
 pub fn resolve(regions: &Regions, request: &mut Request) -> &'static str {
-    let serving = regions.serving(requested_host(regions, request));
+    let over_tls = request.extensions().get::<OverTls>().is_some();
+    let serving = regions.serving(requested_host(regions, request), over_tls);
     let geo = serving.geo;
     request.extensions_mut().insert(serving);
     geo

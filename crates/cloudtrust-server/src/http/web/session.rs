@@ -37,9 +37,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Whether the public URL this request came to is HTTPS, so cookies must be `Secure`.
-pub fn is_https(parts_serving: &Serving) -> bool {
-    parts_serving.base_url.starts_with("https://")
+/// Whether this request came over HTTPS (its public URL is HTTPS, or it came to the TLS
+/// listener), so cookies must be `Secure`.
+pub fn is_https(serving: &Serving) -> bool {
+    serving.secure
 }
 
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
