@@ -20,6 +20,7 @@ use cloudtrust_server::{Config, RunningServer, SystemClock};
 use serde::Serialize;
 
 use crate::dev;
+use crate::keys::{self, KeysCommand};
 use crate::output::Output;
 use crate::user::{self, UserCommand};
 use crate::workspace_client::{self, WorkspaceClientCommand};
@@ -68,6 +69,9 @@ enum Command {
     /// Manage the end users who sign in to Workspace applications.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the keys that sign tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,6 +334,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             workspace_client::run(open(config).await?, command, &out).await
         }
         Command::User(command) => user::run(open(config).await?, command, &out).await,
+        Command::Keys(command) => keys::run(open(config).await?, command, &out).await,
     }
 }
 

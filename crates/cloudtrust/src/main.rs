@@ -3,6 +3,7 @@
 
 mod cli;
 mod dev;
+mod keys;
 mod output;
 mod user;
 mod workspace_client;

@@ -205,6 +205,7 @@ impl RunningServer {
         let config = &foundation.config;
         let store = &foundation.store;
         let jobs = Jobs::new();
+        jobs.spawn(jobs::retire_keys(keys.clone(), jobs.cancellation()));
         jobs.spawn(
             Follower {
                 store: store.clone(),

@@ -29,6 +29,8 @@ pub struct KeySet {
     pub verifying: HashMap<String, VerifyingKey>,
     /// The JWKS document, serialised.
     pub jwks: Arc<str>,
+    /// When the next previous key retires (the set must be rebuilt then).
+    pub next_retirement: Option<i64>,
 }
 
 /// The keys of this node, reloadable when another node or the command line changes them.
@@ -46,7 +48,10 @@ impl std::fmt::Debug for KeyRing {
     }
 }
 
-const STATUS_ACTIVE: &str = "active";
+/// The status of the key that signs.
+pub const STATUS_ACTIVE: &str = "active";
+/// The status of a replaced key, still published and accepted until it retires.
+pub const STATUS_PREVIOUS: &str = "previous";
 
 impl KeyRing {
     /// Loads the keys, creating the active key for `algorithm` when there is none.
@@ -70,6 +75,18 @@ impl KeyRing {
     pub async fn reload(&self) -> Result<()> {
         let set = Self::build(&self.store, &self.kek, self.algorithm, &*self.clock).await?;
         *self.current.write() = Arc::new(set);
+        Ok(())
+    }
+
+    /// Rebuilds the set when a previous key's time to retire has come.
+    pub async fn reload_if_due(&self) -> Result<()> {
+        let due = self
+            .current()
+            .next_retirement
+            .is_some_and(|at| at <= self.clock.now());
+        if due {
+            self.reload().await?;
+        }
         Ok(())
     }
 
@@ -97,6 +114,7 @@ impl KeyRing {
                 encrypted_private_key: kek.encrypt(&pkcs8, key.kid.as_bytes())?,
                 public_jwk: key.public_jwk.to_string(),
                 created_at: clock.now(),
+                retire_at: None,
             };
             // Another node may have created one at the same moment; the unique index keeps one.
             store.insert_signing_key_if_none_active(&row).await?;
@@ -109,9 +127,22 @@ impl KeyRing {
         let pkcs8 = kek.decrypt(&active.encrypted_private_key, active.kid.as_bytes())?;
         let signing = Arc::new(SigningKey::from_pkcs8(algorithm, &pkcs8)?);
 
+        let now = clock.now();
         let mut verifying = HashMap::new();
         let mut published = Vec::new();
+        let mut next_retirement: Option<i64> = None;
         for row in &rows {
+            let in_service = match row.status.as_str() {
+                STATUS_ACTIVE => true,
+                STATUS_PREVIOUS => row.retire_at.is_none_or(|at| at > now),
+                _ => false,
+            };
+            if !in_service {
+                continue;
+            }
+            if let Some(at) = row.retire_at.filter(|_| row.status == STATUS_PREVIOUS) {
+                next_retirement = Some(next_retirement.map_or(at, |n| n.min(at)));
+            }
             let jwk_value: serde_json::Value = serde_json::from_str(&row.public_jwk)
                 .map_err(|e| Error::internal(format!("stored JWK {}: {e}", row.kid)))?;
             let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_value.clone())
@@ -133,6 +164,7 @@ impl KeyRing {
             signing,
             verifying,
             jwks: Arc::from(jwks),
+            next_retirement,
         })
     }
 }

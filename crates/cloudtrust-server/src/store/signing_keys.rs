@@ -12,7 +12,7 @@ pub struct SigningKeyRow {
     pub kid: String,
     /// JWS algorithm name.
     pub algorithm: String,
-    /// `active` or `retired`.
+    /// `active` (signs), `previous` (published and accepted until `retire_at`) or `retired`.
     pub status: String,
     /// PKCS#8, sealed with the KEK (AAD: the kid).
     pub encrypted_private_key: String,
@@ -20,13 +20,15 @@ pub struct SigningKeyRow {
     pub public_jwk: String,
     /// Creation time, unix seconds.
     pub created_at: i64,
+    /// When a `previous` key retires by itself.
+    pub retire_at: Option<i64>,
 }
 
 /// Every key, oldest first.
 pub async fn all(conn: &mut Conn) -> Result<Vec<SigningKeyRow>> {
     Ok(sqlx::query_as(
-        "SELECT kid, algorithm, status, encrypted_private_key, public_jwk, created_at \
-         FROM signing_keys ORDER BY created_at, kid",
+        "SELECT kid, algorithm, status, encrypted_private_key, public_jwk, created_at, \
+         retire_at FROM signing_keys ORDER BY created_at, kid",
     )
     .fetch_all(conn)
     .await?)
@@ -48,4 +50,28 @@ pub async fn insert_if_none_active(conn: &mut Conn, row: &SigningKeyRow) -> Resu
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Makes the active key of `algorithm` a previous one, retiring at `retire_at`; how many.
+pub async fn demote_active(conn: &mut Conn, algorithm: &str, retire_at: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE signing_keys SET status = 'previous', retire_at = $1 \
+         WHERE algorithm = $2 AND status = 'active'",
+    )
+    .bind(retire_at)
+    .bind(algorithm)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Retires the key `kid` now, unless it is the active one; whether it did.
+pub async fn retire(conn: &mut Conn, kid: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE signing_keys SET status = 'retired' WHERE kid = $1 AND status = 'previous'",
+    )
+    .bind(kid)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -22,6 +22,7 @@ mod console_workspace;
 mod discovery;
 mod end_users;
 mod go_sdk;
+mod key_rotation;
 mod logging;
 mod mail;
 mod nodes;

@@ -12,6 +12,7 @@ mod support;
 mod cli;
 mod config;
 mod dev;
+mod keys;
 mod processes;
 mod users;
 mod workspace;
