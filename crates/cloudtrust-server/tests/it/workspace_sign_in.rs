@@ -349,6 +349,8 @@ db_test! {
         assert!(endpoints.iter().any(|e| e["id"] == "token" && e["url"] == format!("{issuer}/connect/token")));
         let by_query = env.http.get(env.url(&format!("/citrixapi/discovery/configurations?ApplicationId={}", apps.public_id))).header("Citrix-CustomerId", "acme").send().await.expect("request");
         assert_eq!(by_query.status(), 200);
+        let by_host = env.http.get(env.url("/citrixapi/discovery/configurations")).header("Host", "acme.cloud.com").header("Citrix-ApplicationId", apps.public_id.as_str()).send().await.expect("request");
+        assert_eq!(by_host.status(), 200, "the customer from a {{customer}}.cloud.com host");
     }
 }
 
