@@ -25,6 +25,7 @@ use crate::domain::workspace_sign_in::{SignInPolicy, WorkspaceSignIn};
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::http::middleware::region::OverTls;
+use crate::http::web::session::FormKey;
 use crate::http::{self, BodyLimit, PublicUrl, ServiceSet, Services};
 use crate::jobs::{self, Jobs, SecretReminders};
 use crate::keys::KeyRing;
@@ -34,6 +35,9 @@ use crate::store::{Backend, Store};
 use crate::throttle::Throttle;
 use crate::tls::{DevCertificates, ServerCertificate, dev_hosts, ensure_dev_certificates};
 use crate::usage::UsageRecorder;
+
+/// Label of the subkey that signs the signed-out anti-forgery cookie.
+const FORM_KEY_LABEL: &str = "cloudtrust/form-cookie/v1";
 
 /// How long in-flight requests may take to finish when the server stops.
 const GRACE: Duration = Duration::from_secs(10);
@@ -172,6 +176,7 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         regions,
         public_url: PublicUrl(Arc::from(issuer)),
         body_limit: BodyLimit(config.max_body_bytes),
+        form_key: FormKey::new(&foundation.kek.derive(FORM_KEY_LABEL)),
     });
     Ok(Built {
         services,

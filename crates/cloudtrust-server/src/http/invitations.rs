@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use super::path::PathText;
 use super::web::page::{Frame, Message, PageRejection, explain, message, render, unavailable};
-use super::web::session::{FormToken, SignedOutForm};
+use super::web::session::{FormKey, FormToken, SignedOutForm};
 use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::error::Error;
@@ -73,6 +73,7 @@ fn form_page(
 
 /// `GET`: what the invitation is for, with the form that accepts it.
 pub async fn show(
+    State(form_key): State<FormKey>,
     State(directory): State<Directory>,
     Extension(serving): Extension<Arc<Serving>>,
     PathText(token, _): PathText<PageRejection>,
@@ -80,7 +81,7 @@ pub async fn show(
 ) -> Response {
     match directory.lookup_invitation(&token).await {
         Ok(admin) => {
-            let form_token = FormToken::for_page(&headers, &serving);
+            let form_token = FormToken::for_page(&headers, &serving, &form_key);
             form_page(StatusCode::OK, &form_token, &admin, None)
         }
         Err(Error::NotFound { .. }) => gone(),
@@ -94,6 +95,7 @@ pub async fn show(
 /// `POST`: accepts the invitation with the chosen password; the administrator becomes
 /// active and can sign in.
 pub async fn accept(
+    State(form_key): State<FormKey>,
     State(directory): State<Directory>,
     Extension(serving): Extension<Arc<Serving>>,
     PathText(token, _): PathText<PageRejection>,
@@ -108,7 +110,7 @@ pub async fn accept(
             return unavailable();
         }
     };
-    let form_token = FormToken::for_page(&headers, &serving);
+    let form_token = FormToken::for_page(&headers, &serving, &form_key);
     let password = form.get("password").unwrap_or_default();
     if password != form.get("confirm").unwrap_or_default() {
         return form_page(

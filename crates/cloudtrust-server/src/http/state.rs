@@ -11,6 +11,7 @@ use crate::domain::Directory;
 use crate::domain::console_sessions::ConsoleSessions;
 use crate::domain::workspace_sign_in::WorkspaceSignIn;
 use crate::health::Health;
+use crate::http::web::session::FormKey;
 use crate::keys::KeyRing;
 use crate::notify::Notifier;
 use crate::regions::Regions;
@@ -66,6 +67,7 @@ substates! {
     regions: Arc<Regions>,
     public_url: PublicUrl,
     body_limit: BodyLimit,
+    form_key: FormKey,
 }
 
 /// The services behind the HTTP surface.
@@ -92,4 +94,6 @@ pub struct ServiceSet {
     pub public_url: PublicUrl,
     /// The body size limit.
     pub body_limit: BodyLimit,
+    /// The key of the signed-out anti-forgery cookie.
+    pub form_key: FormKey,
 }

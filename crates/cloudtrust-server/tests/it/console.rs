@@ -104,6 +104,20 @@ db_test! {
         let form_cookie = set_cookie(&page, "cloudtrust_form").to_owned();
         assert!(form_cookie.contains("HttpOnly") && form_cookie.contains("SameSite=Strict"), "{form_cookie}");
         assert!(!form_cookie.contains("Secure"), "plain HTTP: no Secure flag");
+        let signed = form_cookie.split(';').next().expect("pair").trim_start_matches("cloudtrust_form=").to_owned();
+        let (token, tag) = signed.rsplit_once('.').expect("a signed token");
+        assert!(token.len() >= 32 && !tag.is_empty());
+
+        // A cookie planted by someone else (unsigned, or signed by another key) is refused,
+        // even with a matching form field.
+        for planted in [token.to_owned(), format!("{token}.AAAA"), format!("{}.{tag}", "x".repeat(43))] {
+            let field = planted.split('.').next().expect("token").to_owned();
+            let forged = env.http.post(env.url("/console/signin"))
+                .header("Cookie", format!("cloudtrust_form={planted}"))
+                .form(&[("csrf", field.as_str()), ("email", seed.admin.as_str()), ("password", PASSWORD)])
+                .send().await.expect("request");
+            assert_eq!(forged.status(), 403, "planted cookie {planted}");
+        }
 
         let wrong = sign_in(&env, &web, &seed.admin, "not the password at all").await;
         assert_eq!(wrong.status(), 401);

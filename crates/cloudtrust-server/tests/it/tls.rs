@@ -89,7 +89,7 @@ async fn an_unmodified_client_reaches_the_real_host_name_over_http2(env: Env) {
         .expect("console over HTTPS");
     let cookie = sign_in.headers()["set-cookie"].to_str().expect("cookie");
     assert!(
-        cookie.starts_with("cloudtrust_form=") && cookie.contains("; Secure"),
+        cookie.starts_with("__Host-cloudtrust_form=") && cookie.contains("; Secure"),
         "{cookie}"
     );
 

@@ -14,7 +14,9 @@ use super::SESSION_COOKIE;
 use super::pages::{self, message, redirect, unavailable};
 use crate::domain::workspace_sign_in::WorkspaceSignIn;
 use crate::domain::workspace_sign_in::request::with_query;
-use crate::http::web::session::{FormToken, SignedOutForm, clear_cookie, cookie, is_https};
+use crate::http::web::session::{
+    FormKey, FormToken, SignedOutForm, clear_cookie, cookie, is_https,
+};
 use crate::regions::Serving;
 
 #[derive(Template)]
@@ -42,6 +44,7 @@ fn done() -> Response {
 
 /// `GET /core/connect/endsession`.
 pub async fn end_session(
+    State(form_key): State<FormKey>,
     State(sign_in): State<WorkspaceSignIn>,
     Extension(serving): Extension<Arc<Serving>>,
     headers: HeaderMap,
@@ -110,7 +113,7 @@ pub async fn end_session(
                 Ok(user) => user.map(|u| u.email).unwrap_or_default(),
                 Err(e) => return unavailable(&e),
             };
-            let form = FormToken::for_page(&headers, &serving);
+            let form = FormToken::for_page(&headers, &serving, &form_key);
             let page = pages::show(
                 StatusCode::OK,
                 &SignOutPage {

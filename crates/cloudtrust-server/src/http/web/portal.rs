@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::page::{Frame, render, unavailable, when};
-use super::session::{FormToken, MaybeSignedIn, SignedOutForm};
+use super::session::{FormKey, FormToken, MaybeSignedIn, SignedOutForm};
 use crate::auth::{Auth, ROOT, Refusal};
 use crate::http::errors::ApiErrorResponse;
 use crate::http::middleware::client_address::ClientAddress;
@@ -295,17 +295,19 @@ fn portal_page(
 
 /// `GET /portal`.
 pub async fn show(
+    State(form_key): State<FormKey>,
     Extension(serving): Extension<Arc<Serving>>,
     signed_in: MaybeSignedIn,
     headers: HeaderMap,
 ) -> Response {
-    let token = FormToken::for_page(&headers, &serving);
+    let token = FormToken::for_page(&headers, &serving, &form_key);
     portal_page(StatusCode::OK, signed_in, &token, Generated::default())
 }
 
 /// `POST /portal/token`: Generate. Answers the result alone to the page's own request, or
 /// the whole page to a plain form post.
 pub async fn generate(
+    State(form_key): State<FormKey>,
     State(auth): State<Arc<Auth>>,
     ClientAddress(source): ClientAddress,
     Extension(serving): Extension<Arc<Serving>>,
@@ -382,7 +384,7 @@ pub async fn generate(
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
         render(status, &TokenFragment { generated })
     } else {
-        let token = FormToken::for_page(&headers, &serving);
+        let token = FormToken::for_page(&headers, &serving, &form_key);
         portal_page(status, signed_in, &token, generated)
     }
 }

@@ -11,6 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 pub use axum_extra::extract::cookie::SameSite;
 use axum_extra::extract::cookie::{Cookie, CookieJar};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::form::Form;
 use super::page::{Message, message};
@@ -24,8 +26,10 @@ use crate::regions::Serving;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "cloudtrust_session";
-/// The anti-forgery cookie of signed-out forms.
+/// The anti-forgery cookie of signed-out forms (plain HTTP).
 pub const FORM_COOKIE: &str = "cloudtrust_form";
+/// The anti-forgery cookie of signed-out forms over HTTPS.
+pub const HOST_FORM_COOKIE: &str = "__Host-cloudtrust_form";
 /// Where a signed-out visitor is sent.
 pub const SIGN_IN_PATH: &str = "/console/signin";
 
@@ -101,6 +105,46 @@ pub fn forged() -> Response {
     )
 }
 
+/// The key that signs the signed-out anti-forgery cookie, so a cookie planted by someone else
+/// (a sibling host, a network on plain HTTP) is never accepted.
+#[derive(Clone)]
+pub struct FormKey(pub Arc<aws_lc_rs::hmac::Key>);
+
+impl FormKey {
+    /// A key from 32 secret bytes (derived from the key-encryption key).
+    pub fn new(secret: &[u8; 32]) -> Self {
+        FormKey(Arc::new(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            secret,
+        )))
+    }
+
+    fn sign(&self, token: &str) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.0, token.as_bytes());
+        format!("{token}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    /// The token of a signed cookie value, when the signature is this key's.
+    fn open<'v>(&self, value: &'v str) -> Option<&'v str> {
+        let (token, tag) = value.rsplit_once('.')?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        aws_lc_rs::hmac::verify(&self.0, token.as_bytes(), &tag).ok()?;
+        (token.len() >= 32).then_some(token)
+    }
+}
+
+impl std::fmt::Debug for FormKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FormKey")
+    }
+}
+
+/// The name of the signed-out anti-forgery cookie: over HTTPS with the `__Host-` prefix, which
+/// browsers accept only from this very host, `Secure`, for the whole site.
+fn form_cookie_name(https: bool) -> &'static str {
+    if https { HOST_FORM_COOKIE } else { FORM_COOKIE }
+}
+
 /// The anti-forgery token of a signed-out form: the one the browser already has in its
 /// cookie, or a fresh one to set.
 pub struct FormToken {
@@ -112,12 +156,22 @@ pub struct FormToken {
 
 impl FormToken {
     /// The token for a page about to show a signed-out form.
-    pub fn for_page(headers: &HeaderMap, serving: &Serving) -> Self {
-        match cookie(headers, FORM_COOKIE) {
-            Some(value) if value.len() >= 32 => FormToken { value, set: None },
-            _ => {
+    pub fn for_page(headers: &HeaderMap, serving: &Serving, key: &FormKey) -> Self {
+        let https = is_https(serving);
+        let existing = cookie(headers, form_cookie_name(https));
+        match existing.as_deref().and_then(|v| key.open(v)) {
+            Some(token) => FormToken {
+                value: token.to_owned(),
+                set: None,
+            },
+            None => {
                 let value = generate_secret();
-                let set = set_cookie(FORM_COOKIE, &value, SameSite::Strict, is_https(serving));
+                let set = set_cookie(
+                    form_cookie_name(https),
+                    &key.sign(&value),
+                    SameSite::Strict,
+                    https,
+                );
                 FormToken {
                     value,
                     set: Some(set),
@@ -139,9 +193,10 @@ impl FormToken {
 
 /// Whether a signed-out form is genuine: its `csrf` field equals the `cloudtrust_form`
 /// cookie, and it does not come from another site.
-fn genuine_signed_out(headers: &HeaderMap, form: &Form) -> bool {
-    let cookie = cookie(headers, FORM_COOKIE).unwrap_or_default();
-    !cross_site(headers) && same_token(form.get("csrf"), &cookie)
+fn genuine_signed_out(headers: &HeaderMap, form: &Form, https: bool, key: &FormKey) -> bool {
+    let cookie = cookie(headers, form_cookie_name(https)).unwrap_or_default();
+    let token = key.open(&cookie).unwrap_or_default();
+    !cross_site(headers) && same_token(form.get("csrf"), token)
 }
 
 /// Whether a form of `session` is genuine: its `csrf` field is the session's token, and it
@@ -353,8 +408,8 @@ where
     }
 }
 
-/// A form posted before sign-in, with its anti-forgery token checked against the
-/// `cloudtrust_form` cookie.
+/// A form posted before sign-in, with its anti-forgery token checked against the signed
+/// `cloudtrust_form` cookie (`__Host-cloudtrust_form` over HTTPS).
 pub struct SignedOutForm(pub Form);
 
 impl FromRequest<Services> for SignedOutForm {
@@ -362,8 +417,12 @@ impl FromRequest<Services> for SignedOutForm {
 
     async fn from_request(request: Request, state: &Services) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
+        let https = parts
+            .extensions
+            .get::<Arc<Serving>>()
+            .is_some_and(|s| is_https(s));
         let form = read_form(body, state).await?;
-        if !genuine_signed_out(&parts.headers, &form) {
+        if !genuine_signed_out(&parts.headers, &form, https, &state.form_key) {
             return Err(forged());
         }
         Ok(SignedOutForm(form))

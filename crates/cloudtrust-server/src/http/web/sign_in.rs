@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::page::{Frame, render, unavailable};
 use super::session::{
-    Choosing, FormToken, MaybeSignedIn, Posted, SESSION_COOKIE, SameSite, SignedOutForm,
+    Choosing, FormKey, FormToken, MaybeSignedIn, Posted, SESSION_COOKIE, SameSite, SignedOutForm,
     clear_cookie, forged, is_https, set_cookie,
 };
 use crate::auth::{Auth, Refusal};
@@ -49,6 +49,7 @@ pub async fn home() -> Redirect {
 
 /// `GET /console/signin`.
 pub async fn show(
+    State(form_key): State<FormKey>,
     Extension(serving): Extension<Arc<Serving>>,
     MaybeSignedIn(signed_in): MaybeSignedIn,
     headers: HeaderMap,
@@ -57,7 +58,7 @@ pub async fn show(
     if signed_in.is_some() {
         return Redirect::to(HOME_PATH).into_response();
     }
-    let token = FormToken::for_page(&headers, &serving);
+    let token = FormToken::for_page(&headers, &serving, &form_key);
     let notice = if has_param(query.as_deref(), "ended") {
         Some("Your session ended. Sign in again to go on.")
     } else if has_param(query.as_deref(), "signed_out") {
@@ -79,6 +80,7 @@ pub async fn show(
 
 /// `POST /console/signin`: email and password; a new session on success.
 pub async fn submit(
+    State(form_key): State<FormKey>,
     State(auth): State<Arc<Auth>>,
     State(sessions): State<ConsoleSessions>,
     ClientAddress(source): ClientAddress,
@@ -86,7 +88,7 @@ pub async fn submit(
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,
 ) -> Response {
-    let token = FormToken::for_page(&headers, &serving);
+    let token = FormToken::for_page(&headers, &serving, &form_key);
     let email = form.text("email").to_owned();
     let password = form.get("password").unwrap_or_default();
     let again = |status: StatusCode, error: String| {
