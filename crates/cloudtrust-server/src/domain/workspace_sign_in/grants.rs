@@ -332,7 +332,6 @@ impl WorkspaceSignIn {
         };
         let access_token = tokens::sign_access(&keys, &access)?;
         let id_token = if scopes.contains(&OPENID) {
-            let about = UserClaims::of(user, &scopes);
             let claims = WorkspaceIdClaims {
                 iss: issuer.to_owned(),
                 sub: user.id.clone(),
@@ -344,11 +343,7 @@ impl WorkspaceSignIn {
                 at_hash: access_token_hash(tokens::signing_algorithm(&keys), &access_token),
                 amr: vec!["pwd".to_owned()],
                 customer: grant.customer_id.clone(),
-                email: about.email,
-                email_verified: about.email_verified,
-                name: about.name,
-                given_name: about.given_name,
-                family_name: about.family_name,
+                about: UserClaims::of(user, &scopes),
             };
             Some(tokens::sign_id(&keys, &claims)?)
         } else {

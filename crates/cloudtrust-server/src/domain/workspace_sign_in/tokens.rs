@@ -81,6 +81,14 @@ pub struct WorkspaceIdClaims {
     pub amr: Vec<String>,
     /// The customer.
     pub customer: String,
+    /// What the scopes release about the user.
+    #[serde(flatten)]
+    pub about: UserClaims,
+}
+
+/// The claims about a user that `scopes` release (ID token and userinfo alike), beside `sub`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserClaims {
     /// With `email`: the address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -98,26 +106,24 @@ pub struct WorkspaceIdClaims {
     pub family_name: Option<String>,
 }
 
-/// The claims about `user` that `scopes` release (ID token and userinfo alike).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserClaims {
+/// The userinfo answer: `sub` and what the scopes release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
     /// The end user's id.
     pub sub: String,
-    /// With `email`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// With `email`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    /// With `profile`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// With `profile`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    /// With `profile`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
+    /// The released claims.
+    #[serde(flatten)]
+    pub about: UserClaims,
+}
+
+impl UserInfo {
+    /// What `scopes` release about `user`.
+    pub fn of(user: &EndUser, scopes: &[&str]) -> Self {
+        UserInfo {
+            sub: user.id.clone(),
+            about: UserClaims::of(user, scopes),
+        }
+    }
 }
 
 impl UserClaims {
@@ -126,7 +132,6 @@ impl UserClaims {
         let email = scopes.contains(&EMAIL);
         let profile = scopes.contains(&PROFILE);
         UserClaims {
-            sub: user.id.clone(),
             email: email.then(|| user.email.clone()),
             email_verified: email.then_some(true),
             name: profile.then(|| user.name()),

@@ -334,34 +334,14 @@ pub async fn sign_in(
                 "Too many failed sign-ins. For your protection, sign-in is paused: try again in \
                  {wait} seconds."
             );
-            let mut response = login_page(
-                &directory,
-                &pending,
-                StatusCode::TOO_MANY_REQUESTS,
-                email,
-                Some(error),
-            )
-            .await;
-            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return response;
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            return paused(&directory, &pending, email, status, wait, error).await;
         }
         Ok(Err(Refusal::Busy(wait))) => {
             let error =
                 format!("Many people are signing in right now. Try again in {wait} seconds.");
-            let mut response = login_page(
-                &directory,
-                &pending,
-                StatusCode::SERVICE_UNAVAILABLE,
-                email,
-                Some(error),
-            )
-            .await;
-            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return response;
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            return paused(&directory, &pending, email, status, wait, error).await;
         }
         Ok(Err(_)) => {
             let error = "That email address and password do not match. Check both and try again."
@@ -404,6 +384,22 @@ pub async fn sign_in(
     response
         .headers_mut()
         .append(header::SET_COOKIE, session_cookie);
+    response
+}
+
+/// The sign-in page again, saying why sign-in must wait `wait` seconds.
+async fn paused(
+    directory: &Directory,
+    pending: &Pending,
+    email: String,
+    status: StatusCode,
+    wait: u64,
+    error: String,
+) -> Response {
+    let mut response = login_page(directory, pending, status, email, Some(error)).await;
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     response
 }
 

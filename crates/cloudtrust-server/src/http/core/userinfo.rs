@@ -12,10 +12,10 @@ use serde_json::json;
 
 use super::{OAuthForm, authenticate_client};
 use crate::auth::Auth;
-use crate::domain::workspace_clients::ClientType;
+use crate::domain::workspace_clients::{ClientType, WorkspaceClient};
 use crate::domain::workspace_sign_in::WorkspaceSignIn;
 use crate::domain::workspace_sign_in::scopes::OPENID;
-use crate::domain::workspace_sign_in::tokens::UserClaims;
+use crate::domain::workspace_sign_in::tokens::UserInfo;
 use crate::http::bearer::parse_authorization;
 use crate::http::errors::OAuthError;
 use crate::http::middleware::client_address::ClientAddress;
@@ -84,11 +84,7 @@ pub async fn userinfo(State(sign_in): State<WorkspaceSignIn>, headers: HeaderMap
             "the access token was not granted the openid scope",
         );
     }
-    let mut response = axum::Json(UserClaims::of(&access.user, &scopes)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(axum::Json(UserInfo::of(&access.user, &scopes)).into_response())
 }
 
 /// `POST /core/connect/userinfo`: the same as `GET`.
@@ -127,17 +123,33 @@ pub async fn revocation(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
+    let (client, token) = named_token(&auth, source, &headers, body).await?;
+    sign_in.revoke(&client, &token).await?;
+    Ok(no_store(StatusCode::OK.into_response()))
+}
+
+/// The client of a revocation or introspection request, authenticated, and the token it
+/// names (RFC 7009 §2.1, RFC 7662 §2.1).
+async fn named_token(
+    auth: &Auth,
+    source: std::net::IpAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(WorkspaceClient, String), OAuthError> {
     let body = body.map_err(|_| OAuthError::too_large())?;
-    let form = OAuthForm::parse(&headers, &body)?;
-    let client = authenticate_client(&auth, source, &headers, &form).await?;
-    let token = form.required("token")?;
+    let form = OAuthForm::parse(headers, &body)?;
+    let client = authenticate_client(auth, source, headers, &form).await?;
+    let token = form.required("token")?.to_owned();
     form.get("token_type_hint")?;
-    sign_in.revoke(&client, token).await?;
-    let mut response = StatusCode::OK.into_response();
+    Ok((client, token))
+}
+
+/// `response`, never to be cached.
+fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }
 
 /// `POST /core/connect/introspect` (RFC 7662): whether a token of the authenticated private
@@ -161,19 +173,11 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let body = body.map_err(|_| OAuthError::too_large())?;
-    let form = OAuthForm::parse(&headers, &body)?;
-    let client = authenticate_client(&auth, source, &headers, &form).await?;
+    let (client, token) = named_token(&auth, source, &headers, body).await?;
     if client.client_type == ClientType::Public {
         // A public client holds no secret, so anyone could ask in its name.
         return Err(OAuthError::invalid_client(false));
     }
-    let token = form.required("token")?;
-    form.get("token_type_hint")?;
-    let answer = sign_in.introspect(&client, token).await?;
-    let mut response = axum::Json(answer).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let answer = sign_in.introspect(&client, &token).await?;
+    Ok(no_store(axum::Json(answer).into_response()))
 }
