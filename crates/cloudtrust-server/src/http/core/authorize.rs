@@ -216,6 +216,21 @@ fn genuine(headers: &HeaderMap, form: &Form, pending: &Pending) -> bool {
             .is_ok()
 }
 
+/// A form posted on the sign-in or consent page: its pending request, found for this browser,
+/// and its anti-forgery token checked.
+async fn posted(
+    sign_in: &WorkspaceSignIn,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Form, Pending), Response> {
+    let form = Form::parse(body);
+    let pending = pending(sign_in, headers, form.text("interaction")).await?;
+    if !genuine(headers, &form, &pending) {
+        return Err(forged());
+    }
+    Ok((form, pending))
+}
+
 fn forged() -> Response {
     message(
         StatusCode::FORBIDDEN,
@@ -292,14 +307,10 @@ pub async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    let pending = match pending(&sign_in, &headers, form.text("interaction")).await {
-        Ok(pending) => pending,
+    let (form, pending) = match posted(&sign_in, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
-    if !genuine(&headers, &form, &pending) {
-        return forged();
-    }
     let request = &pending.interaction.request;
     if form.get("cancel").is_some() {
         return finish_refused(
@@ -516,14 +527,10 @@ pub async fn decide(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    let pending = match pending(&sign_in, &headers, form.text("interaction")).await {
-        Ok(pending) => pending,
+    let (form, pending) = match posted(&sign_in, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
-    if !genuine(&headers, &form, &pending) {
-        return forged();
-    }
     let (Some(user_id), Some(auth_time)) = (
         pending.interaction.user_id.clone(),
         pending.interaction.auth_time,
