@@ -16,6 +16,9 @@ use crate::keys::SigningAlgorithm;
 pub struct Config {
     /// Address the HTTP listener binds.
     pub listen: SocketAddr,
+    /// Serve plain HTTP on `listen`. `false` (`serve --no-plain-http`) serves HTTPS only, which
+    /// must then be set up (`tls_cert` and `tls_key`, or `tls_dev`).
+    pub plain_http: bool,
     /// Folder of the default SQLite database and any generated key material.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `cloudtrust.db` in [`Config::data_dir`].
@@ -46,6 +49,9 @@ pub struct Config {
     pub token_audience: String,
     /// Algorithm new signing keys use: `ES256` (default), `EdDSA` or `RS256`.
     pub signing_algorithm: SigningAlgorithm,
+    /// Days after which the signing key is replaced by itself, as `cloudtrust keys rotate`
+    /// does; `0` (the default) rotates only on command.
+    pub signing_key_rotation_days: u64,
     /// Key-encryption key, 32 bytes as unpadded base64url. When absent, it is read from
     /// `cloudtrust.kek` in the data dir, and generated there on first start.
     pub key_encryption_key: Option<String>,
@@ -103,6 +109,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            plain_http: true,
             data_dir: PathBuf::from("."),
             database_url: None,
             public_url: None,
@@ -117,6 +124,7 @@ impl Default for Config {
             token_lifetime_secs: 3600,
             token_audience: "cloudtrust".to_owned(),
             signing_algorithm: SigningAlgorithm::Es256,
+            signing_key_rotation_days: 0,
             key_encryption_key: None,
             max_body_bytes: 64 * 1024,
             change_poll_millis: 250,
@@ -219,6 +227,11 @@ impl Config {
         if !(1..=3650).contains(&config.workspace_secret_lifetime_days) {
             return Err(Box::new(figment::Error::from(
                 "workspace_secret_lifetime_days must be between 1 and 3650".to_owned(),
+            )));
+        }
+        if config.signing_key_rotation_days > 3650 {
+            return Err(Box::new(figment::Error::from(
+                "signing_key_rotation_days must be between 0 (never) and 3650".to_owned(),
             )));
         }
         if !(1..=3650).contains(&config.workspace_refresh_lifetime_days) {

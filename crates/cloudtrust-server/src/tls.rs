@@ -86,13 +86,14 @@ fn tls_error(e: impl std::fmt::Display) -> Error {
     Error::internal(format!("development certificate: {e}"))
 }
 
-fn write_file(path: &Path, contents: &str, private: bool) -> Result<()> {
+/// Writes a certificate, which anyone may read.
+fn write_public(path: &Path, contents: &str) -> Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
+        options.mode(0o644);
     }
     let mut file = options
         .open(path)
@@ -109,6 +110,7 @@ pub fn ensure_dev_certificates(data_dir: &Path, hosts: &[String]) -> Result<DevC
     let cert_path = data_dir.join(DEV_CERT_FILE);
     let key_path = data_dir.join(DEV_KEY_FILE);
     if ca_path.exists() && cert_path.exists() && key_path.exists() {
+        crate::private_files::check_secret_file(&key_path).map_err(Error::internal)?;
         return Ok(DevCertificates {
             server: ServerCertificate {
                 cert_pem: fs::read(&cert_path)?,
@@ -118,7 +120,7 @@ pub fn ensure_dev_certificates(data_dir: &Path, hosts: &[String]) -> Result<DevC
             hosts: hosts.to_vec(),
         });
     }
-    fs::create_dir_all(data_dir)?;
+    crate::private_files::create_dir(data_dir)?;
     let ca_key = KeyPair::generate().map_err(tls_error)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_error)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -140,9 +142,10 @@ pub fn ensure_dev_certificates(data_dir: &Path, hosts: &[String]) -> Result<DevC
 
     let cert_pem = format!("{}{}", server_cert.pem(), ca_cert.pem());
     let key_pem = server_key.serialize_pem();
-    write_file(&key_path, &key_pem, true)?;
-    write_file(&cert_path, &cert_pem, false)?;
-    write_file(&ca_path, &ca_cert.pem(), false)?;
+    crate::private_files::replace(&key_path, key_pem.as_bytes())
+        .map_err(|e| Error::internal(format!("{}: {e}", key_path.display())))?;
+    write_public(&cert_path, &cert_pem)?;
+    write_public(&ca_path, &ca_cert.pem())?;
     Ok(DevCertificates {
         ca_path,
         hosts: hosts.to_vec(),

@@ -20,6 +20,7 @@ use cloudtrust_server::{Config, RunningServer, SystemClock};
 use serde::Serialize;
 
 use crate::dev;
+use crate::kek::{self, KekCommand};
 use crate::keys::{self, KeysCommand};
 use crate::output::Output;
 use crate::user::{self, UserCommand};
@@ -72,6 +73,9 @@ enum Command {
     /// Manage the keys that sign tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the key-encryption key that seals the signing keys at rest.
+    #[command(subcommand)]
+    Kek(KekCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +114,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// Serve HTTPS only: no plain-HTTP listener (needs --tls-cert and --tls-key, or
+    /// --tls-dev).
+    #[arg(long)]
+    no_plain_http: bool,
     /// Public base URL, when behind a proxy (default: http://<listen address>).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
@@ -289,6 +297,8 @@ struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    plain_http: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_dev: Option<bool>,
@@ -309,6 +319,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     if let Command::Serve(args) = &cli.command {
         overrides.listen = args.listen;
+        overrides.plain_http = args.no_plain_http.then_some(false);
         overrides.public_url = args.public_url.clone();
         overrides.tls_dev = args.tls_dev.then_some(true);
         overrides.tls_listen = args.tls_listen;
@@ -335,10 +346,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(command) => user::run(open(config).await?, command, &out).await,
         Command::Keys(command) => keys::run(open(config).await?, command, &out).await,
+        Command::Kek(command) => kek::run(config, command, &out).await,
     }
 }
 
-async fn open(config: Config) -> Result<Foundation> {
+/// Opens the database for a command, checking the key-encryption key.
+pub(crate) async fn open(config: Config) -> Result<Foundation> {
     init_tracing("warn");
     Ok(Foundation::open(config, Arc::new(SystemClock)).await?)
 }
@@ -361,12 +374,12 @@ fn init_tracing(default: &str) {
 /// What a production deployment should not do, said loudly at start (not in `--dev`, where it
 /// is expected).
 fn warn_of_production_risks(server: &RunningServer, data_dir: &std::path::Path) {
-    if !server.addr.ip().is_loopback() {
+    if let Some(address) = server.plain_addr.filter(|a| !a.ip().is_loopback()) {
         tracing::warn!(
-            address = %server.addr,
+            address = %address,
             "serving plain HTTP beyond this machine: secrets and tokens cross the network \
-             unencrypted. Serve HTTPS (tls_cert, tls_key) or listen on 127.0.0.1 behind a \
-             proxy that terminates TLS"
+             unencrypted. Serve HTTPS only (tls_cert, tls_key, --no-plain-http) or listen on \
+             127.0.0.1 behind a proxy that terminates TLS"
         );
     }
     if server.key_encryption_key_in_data_dir() {

@@ -3,7 +3,6 @@
 //! to `cloudtrust-dev.env` for other shells.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -330,19 +329,7 @@ fn tls_exports(c: &Credentials) -> String {
 /// never sees half.
 pub fn save(data_dir: &Path, c: &Credentials, base_url: &str) -> Result<()> {
     let path = data_dir.join(ENV_FILE);
-    let temporary = path.with_extension("env.tmp");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&temporary)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    write!(
-        file,
+    let contents = format!(
         "# cloudtrust development credentials (demo customer). Keep this file private.\n{}export token_url=\"{}\"\n{}{}{}{}",
         exports(c),
         token_url(base_url),
@@ -350,9 +337,9 @@ pub fn save(data_dir: &Path, c: &Credentials, base_url: &str) -> Result<()> {
         console_exports(c),
         workspace_exports(c, base_url),
         tls_exports(c)
-    )?;
-    file.sync_all()?;
-    fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))?;
+    );
+    cloudtrust_server::private_files::replace(&path, contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod cli;
 mod dev;
+mod kek;
 mod keys;
 mod output;
 mod user;

@@ -14,13 +14,9 @@ use crate::config::Config;
 use crate::domain::Directory;
 use crate::domain::secrets::SecretHasher;
 use crate::error::{Error, Result};
-use crate::keys::kek::{KekSource, KeyEncryptionKey};
+use crate::keys::kek::{KEK_FILE, KekSource, KeyEncryptionKey};
+use crate::keys::rekey::{KEK_FINGERPRINT, secret_hash_key};
 use crate::store::{self, Store};
-
-/// Name of the setting that holds the KEK fingerprint.
-const KEK_FINGERPRINT: &str = "kek_fingerprint";
-/// Label of the subkey that keys the hash of API-client secrets.
-const SECRET_HASH_LABEL: &str = "cloudtrust/api-client-secret/v1";
 
 /// What the command line and the server both need: the database and the directory over it.
 #[derive(Debug)]
@@ -48,7 +44,8 @@ impl Foundation {
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let kek = open_kek(&config, &store).await?;
-        let secrets = Arc::new(SecretHasher::new(&kek.derive(SECRET_HASH_LABEL)));
+        let hash_key = secret_hash_key(&mut *store.conn().await?, &kek).await?;
+        let secrets = Arc::new(SecretHasher::new(&hash_key));
         let directory = Directory::new(store.clone(), clock.clone(), secrets.clone())
             .with_workspace_secret_lifetime(config.workspace_secret_lifetime_secs());
         Ok(Foundation {
@@ -73,13 +70,20 @@ async fn open_kek(config: &Config, store: &Store) -> Result<KeyEncryptionKey> {
         // Another process may have written one first: use that.
         kek = KeyEncryptionKey::locate(None, &config.data_dir).map_err(|_| e)?;
     }
+    if let Some(recorded) = &recorded
+        && kek.source == KekSource::File
+        && *recorded != kek.fingerprint()
+        && let Some(replacement) = KeyEncryptionKey::finish_rotation(&config.data_dir, recorded)?
+    {
+        kek = replacement;
+    }
     let mismatch = |recorded: &str| {
         Error::internal(format!(
             "this database was set up with another key-encryption key (fingerprint {recorded}, \
              this one {}); run with the data dir that holds its {} (--data-dir) or set \
              CLOUDTRUST_KEY_ENCRYPTION_KEY",
             kek.fingerprint(),
-            crate::keys::kek::KEK_FILE,
+            KEK_FILE,
         ))
     };
     match recorded {

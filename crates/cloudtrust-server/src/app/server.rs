@@ -44,8 +44,10 @@ const GRACE: Duration = Duration::from_secs(10);
 
 /// A server running in the background of this process.
 pub struct RunningServer {
-    /// The bound address.
+    /// The main bound address: plain HTTP's, or HTTPS's when plain HTTP is off.
     pub addr: SocketAddr,
+    /// The bound plain-HTTP address, unless plain HTTP is off (`plain_http = false`).
+    pub plain_addr: Option<SocketAddr>,
     /// The bound HTTPS address, when HTTPS is served.
     pub tls_addr: Option<SocketAddr>,
     /// The development certificates, with `tls_dev`.
@@ -57,14 +59,22 @@ pub struct RunningServer {
     cache: Arc<AuthCache>,
     usage: Arc<UsageRecorder>,
     jobs: Jobs,
-    server: (
-        axum_server::Handle<SocketAddr>,
-        JoinHandle<std::io::Result<()>>,
-    ),
-    tls: Option<(
-        axum_server::Handle<SocketAddr>,
-        JoinHandle<std::io::Result<()>>,
-    )>,
+    listeners: Vec<Listening>,
+}
+
+/// A listener's task, and how to stop it.
+type Listening = (
+    axum_server::Handle<SocketAddr>,
+    JoinHandle<std::io::Result<()>>,
+);
+
+/// Binds `address` (port 0 picks a free port).
+async fn bind(address: SocketAddr, what: &str) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|e| Error::internal(format!("cannot listen for {what} on {address}: {e}")))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
 }
 
 /// What HTTPS serves: the configured certificate, or the development one.
@@ -188,16 +198,40 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
 }
 
 impl RunningServer {
-    /// Binds `config.listen` (port 0 picks a free port), builds the services and starts
-    /// serving.
+    /// Binds `config.listen` and, with HTTPS, `config.tls_listen` (port 0 picks a free
+    /// port), builds the services and starts serving.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener.local_addr()?;
+        let serves_tls = config.tls_dev || config.tls_cert.is_some() || config.tls_key.is_some();
+        if !config.plain_http && !serves_tls {
+            return Err(Error::invalid(
+                "plain_http",
+                "HTTPS only needs HTTPS: set tls_cert and tls_key, or tls_dev",
+            ));
+        }
+        let plain = match config.plain_http {
+            true => Some(bind(config.listen, "HTTP").await?),
+            false => None,
+        };
+        let tls_listener = match serves_tls {
+            true => {
+                let address = match config.tls_listen {
+                    Some(address) => address,
+                    None => DEFAULT_TLS_LISTEN
+                        .parse()
+                        .map_err(|_| Error::internal("bad default TLS address"))?,
+                };
+                Some(bind(address, "HTTPS").await?)
+            }
+            false => None,
+        };
+        let (addr, scheme) = match (&plain, &tls_listener) {
+            (Some((_, addr)), _) => (*addr, "http"),
+            (None, Some((_, addr))) => (*addr, "https"),
+            (None, None) => return Err(Error::internal("no listener")),
+        };
         let base_url = match &config.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{addr}"),
+            None => format!("{scheme}://{addr}"),
         };
         let foundation = Foundation::open(config, clock).await?;
         let Built {
@@ -211,6 +245,20 @@ impl RunningServer {
         let store = &foundation.store;
         let jobs = Jobs::new();
         jobs.spawn(jobs::retire_keys(keys.clone(), jobs.cancellation()));
+        if config.signing_key_rotation_days > 0 {
+            let max_age = i64::try_from(config.signing_key_rotation_days.saturating_mul(86_400))
+                .map_err(|_| Error::invalid("signing_key_rotation_days", "too large"))?;
+            let keep = crate::keys::rotation::keep_after_rotation(
+                i64::try_from(config.token_lifetime_secs)
+                    .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
+            );
+            jobs.spawn(jobs::rotate_keys(
+                keys.clone(),
+                max_age,
+                keep,
+                jobs.cancellation(),
+            ));
+        }
         jobs.spawn(
             Follower {
                 store: store.clone(),
@@ -263,45 +311,43 @@ impl RunningServer {
             max_connections: config.max_connections,
         };
         let capped = Capped::new(limits.max_connections);
-        let (tls, tls_addr, dev_certificates) = match tls_certificate(config)? {
-            None => (None, None, None),
-            Some((certificate, dev)) => {
-                let address = match config.tls_listen {
-                    Some(address) => address,
-                    None => DEFAULT_TLS_LISTEN
-                        .parse()
-                        .map_err(|_| Error::internal("bad default TLS address"))?,
-                };
-                let rustls = RustlsConfig::from_pem(certificate.cert_pem, certificate.key_pem)
-                    .await
-                    .map_err(|e| Error::invalid("tls_cert", format!("cannot use it: {e}")))?;
-                let handle = axum_server::Handle::new();
-                let acceptor = RustlsAcceptor::new(rustls).acceptor(capped.clone());
-                let server = axum_server::bind(address)
-                    .acceptor(acceptor)
-                    .handle(handle.clone());
-                let serve = listener::configure(server, limits).serve(
-                    router
-                        .clone()
-                        .layer(axum::Extension(OverTls))
-                        .into_make_service_with_connect_info::<SocketAddr>(),
-                );
-                let task = tokio::spawn(serve);
-                let bound = handle.listening().await.ok_or_else(|| {
-                    Error::internal(format!("cannot listen for HTTPS on {address}"))
-                })?;
-                (Some((handle, task)), Some(bound), dev)
-            }
-        };
-        let handle = axum_server::Handle::new();
-        let server = axum_server::Server::from_listener(listener)
-            .acceptor(capped)
-            .handle(handle.clone());
-        let serve = listener::configure(server, limits)
-            .serve(router.into_make_service_with_connect_info::<SocketAddr>());
-        let server = (handle, tokio::spawn(serve));
+        let mut listeners = Vec::new();
+        let mut tls_addr = None;
+        let mut dev_certificates = None;
+        if let (Some((tls_listener, bound)), Some((certificate, dev))) =
+            (tls_listener, tls_certificate(config)?)
+        {
+            let rustls = RustlsConfig::from_pem(certificate.cert_pem, certificate.key_pem)
+                .await
+                .map_err(|e| Error::invalid("tls_cert", format!("cannot use it: {e}")))?;
+            let handle = axum_server::Handle::new();
+            let acceptor = RustlsAcceptor::new(rustls).acceptor(capped.clone());
+            let server = axum_server::Server::from_listener(tls_listener)
+                .acceptor(acceptor)
+                .handle(handle.clone());
+            let serve = listener::configure(server, limits).serve(
+                router
+                    .clone()
+                    .layer(axum::Extension(OverTls))
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            );
+            listeners.push((handle, tokio::spawn(serve)));
+            tls_addr = Some(bound);
+            dev_certificates = dev;
+        }
+        let plain_addr = plain.as_ref().map(|(_, bound)| *bound);
+        if let Some((plain_listener, _)) = plain {
+            let handle = axum_server::Handle::new();
+            let server = axum_server::Server::from_listener(plain_listener)
+                .acceptor(capped)
+                .handle(handle.clone());
+            let serve = listener::configure(server, limits)
+                .serve(router.into_make_service_with_connect_info::<SocketAddr>());
+            listeners.push((handle, tokio::spawn(serve)));
+        }
         Ok(RunningServer {
             addr,
+            plain_addr,
             tls_addr,
             dev_certificates,
             base_url,
@@ -310,8 +356,7 @@ impl RunningServer {
             cache,
             usage,
             jobs,
-            server,
-            tls,
+            listeners,
         })
     }
 
@@ -346,15 +391,16 @@ impl RunningServer {
     /// usage and closes the database.
     pub async fn stop(self) -> Result<()> {
         self.jobs.cancellation().cancel();
-        if let Some((handle, task)) = self.tls {
+        for (handle, _) in &self.listeners {
             handle.graceful_shutdown(Some(GRACE));
-            let _ = task.await;
         }
-        let (handle, task) = self.server;
-        handle.graceful_shutdown(Some(GRACE));
-        let served = task
-            .await
-            .map_err(|e| Error::internal(format!("server task: {e}")))?;
+        let mut served = Ok(());
+        for (_, task) in self.listeners {
+            let outcome = task
+                .await
+                .map_err(|e| Error::internal(format!("server task: {e}")))?;
+            served = served.and(outcome);
+        }
         self.jobs.stop().await;
         self.usage.flush(&self.foundation.store).await?;
         self.foundation.store.close().await;

@@ -1,11 +1,12 @@
 //! Background jobs of a running server, each in its own file: writing token usage, purging
 //! old system-log records and expired Workspace sign-in records, sharing failed-attempt counts
 //! between nodes, reminding owners of Workspace OAuth client secrets that expire, retiring
-//! replaced signing keys (following changes made elsewhere is
+//! replaced signing keys and replacing old ones (following changes made elsewhere is
 //! [`crate::changes`]). They run until cancelled; stopping the server cancels them and waits for each to
 //! finish what it is doing.
 
 mod key_retirement;
+mod key_rotation;
 mod secret_reminders;
 mod shared_failures;
 mod sign_in_purge;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use key_retirement::retire_keys;
+pub use key_rotation::rotate_keys;
 pub use secret_reminders::SecretReminders;
 pub use shared_failures::share_failures;
 pub use sign_in_purge::purge_sign_in;

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::hmac;
@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 
 /// File name of the generated KEK in the data dir.
 pub const KEK_FILE: &str = "cloudtrust.kek";
+/// Suffix of the file that holds a KEK being rotated in, until the database has switched to
+/// it (`cloudtrust.kek.new`).
+const PENDING_SUFFIX: &str = ".new";
 
 /// Where a KEK came from, so a mismatch can be explained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,17 @@ impl KeyEncryptionKey {
         Self::from_raw(raw, source)
     }
 
+    /// A new random key.
+    pub fn generate() -> Result<Self> {
+        Self::from_raw(random_bytes::<32>(), KekSource::Generated)
+    }
+
+    /// The key as unpadded base64url, the form `key_encryption_key` takes. A secret: shown
+    /// once to whoever will keep it, never logged.
+    pub fn to_base64(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.raw)
+    }
+
     /// The configured KEK, else the one in `data_dir/cloudtrust.kek`, else a new one (not yet
     /// saved: see [`KeyEncryptionKey::save`]).
     pub fn locate(configured: Option<&str>, data_dir: &Path) -> Result<Self> {
@@ -76,9 +90,7 @@ impl KeyEncryptionKey {
         match fs::read_to_string(&path) {
             Ok(text) => Self::from_base64(&text, KekSource::File)
                 .map_err(|e| Error::internal(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Self::from_raw(random_bytes::<32>(), KekSource::Generated)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::generate(),
             Err(e) => Err(Error::internal(format!("{}: {e}", path.display()))),
         }
     }
@@ -87,20 +99,68 @@ impl KeyEncryptionKey {
     pub fn save(&mut self, data_dir: &Path) -> Result<()> {
         crate::private_files::create_dir(data_dir)?;
         let path = data_dir.join(KEK_FILE);
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&path)
-            .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
-        writeln!(file, "{}", URL_SAFE_NO_PAD.encode(self.raw))?;
-        file.sync_all()?;
+        self.write_new(&path)?;
         self.source = KekSource::File;
         Ok(())
+    }
+
+    fn write_new(&self, path: &Path) -> Result<()> {
+        let mut file = crate::private_files::create_new(path)
+            .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+        writeln!(file, "{}", self.to_base64())?;
+        file.sync_all()?;
+        Ok(())
+    }
+
+    /// Writes this key beside `data_dir/cloudtrust.kek` as `cloudtrust.kek.new`, before the
+    /// database switches to it: whatever happens next, the key the database needs is on disk.
+    /// A file left by a rotation that did not commit is replaced. Returns its path.
+    pub fn save_pending(&self, data_dir: &Path) -> Result<PathBuf> {
+        let path = crate::private_files::sibling(&data_dir.join(KEK_FILE), PENDING_SUFFIX);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::internal(format!("{}: {e}", path.display())));
+            }
+            _ => {}
+        }
+        self.write_new(&path)?;
+        Ok(path)
+    }
+
+    /// Makes `cloudtrust.kek.new` the data dir's key, once the database has switched to it.
+    pub fn install_pending(data_dir: &Path) -> Result<PathBuf> {
+        let path = data_dir.join(KEK_FILE);
+        let pending = crate::private_files::sibling(&path, PENDING_SUFFIX);
+        fs::rename(&pending, &path)
+            .map_err(|e| Error::internal(format!("{}: {e}", pending.display())))?;
+        if let Ok(dir) = fs::File::open(data_dir) {
+            // The rename is durable only once the folder is.
+            dir.sync_all()?;
+        }
+        Ok(path)
+    }
+
+    /// Completes a rotation interrupted between the database's switch and the file's: when
+    /// `cloudtrust.kek.new` holds the key the database names (`recorded`), it becomes
+    /// `cloudtrust.kek` and is returned.
+    pub fn finish_rotation(data_dir: &Path, recorded: &str) -> Result<Option<Self>> {
+        let pending = crate::private_files::sibling(&data_dir.join(KEK_FILE), PENDING_SUFFIX);
+        crate::private_files::check_secret_file(&pending).map_err(Error::internal)?;
+        let text = match fs::read_to_string(&pending) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::internal(format!("{}: {e}", pending.display()))),
+        };
+        let kek = Self::from_base64(&text, KekSource::File)?;
+        if kek.fingerprint() != recorded {
+            return Ok(None);
+        }
+        let path = Self::install_pending(data_dir)?;
+        tracing::warn!(
+            file = %path.display(),
+            "finished a key-encryption key rotation that was interrupted"
+        );
+        Ok(Some(kek))
     }
 
     /// A short public identifier of this key, stored in the database to detect a wrong KEK.

@@ -25,6 +25,8 @@ pub struct VerifyingKey {
 pub struct KeySet {
     /// The key that signs new tokens.
     pub signing: Arc<SigningKey>,
+    /// When the signing key was made, unix seconds.
+    pub signing_since: i64,
     /// Every published key by `kid`.
     pub verifying: HashMap<String, VerifyingKey>,
     /// The JWKS document, serialised.
@@ -90,6 +92,33 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Whether the signing key in memory is `max_age_secs` old or older.
+    pub fn signing_key_older_than(&self, max_age_secs: i64) -> bool {
+        self.current().signing_since.saturating_add(max_age_secs) <= self.clock.now()
+    }
+
+    /// Replaces the signing key when it is `max_age_secs` old or older (see
+    /// [`super::rotation::rotate_if_older`]), and loads the new one at once.
+    pub async fn rotate_if_older(
+        &self,
+        max_age_secs: i64,
+        keep_secs: i64,
+    ) -> Result<Option<super::rotation::KeyInfo>> {
+        let rotated = super::rotation::rotate_if_older(
+            &self.store,
+            &self.kek,
+            self.algorithm,
+            &*self.clock,
+            max_age_secs,
+            keep_secs,
+        )
+        .await?;
+        if rotated.is_some() {
+            self.reload().await?;
+        }
+        Ok(rotated)
+    }
+
     /// The keys in effect now.
     pub fn current(&self) -> Arc<KeySet> {
         self.current.read().clone()
@@ -126,6 +155,7 @@ impl KeyRing {
             .ok_or_else(|| Error::internal("no active signing key after creating one"))?;
         let pkcs8 = kek.decrypt(&active.encrypted_private_key, active.kid.as_bytes())?;
         let signing = Arc::new(SigningKey::from_pkcs8(algorithm, &pkcs8)?);
+        let signing_since = active.created_at;
 
         let now = clock.now();
         let mut verifying = HashMap::new();
@@ -162,6 +192,7 @@ impl KeyRing {
         let jwks = serde_json::json!({ "keys": published }).to_string();
         Ok(KeySet {
             signing,
+            signing_since,
             verifying,
             jwks: Arc::from(jwks),
             next_retirement,

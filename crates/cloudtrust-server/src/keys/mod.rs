@@ -3,6 +3,7 @@
 
 pub mod kek;
 pub mod keyring;
+pub mod rekey;
 pub mod rotation;
 pub mod signing;
 

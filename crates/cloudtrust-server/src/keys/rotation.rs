@@ -79,7 +79,51 @@ pub async fn rotate(
     clock: &dyn Clock,
     keep_secs: i64,
 ) -> Result<KeyInfo> {
+    let mut tx = store.begin().await?;
+    let (_, key) = replace_active(&mut tx, kek, algorithm, clock.now(), keep_secs).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// Rotates as [`rotate`] does when the active key of `algorithm` is `max_age_secs` old or
+/// older (`signing_key_rotation_days`); `None` when it is younger, or when another node
+/// replaced it at the same moment.
+pub async fn rotate_if_older(
+    store: &Store,
+    kek: &KeyEncryptionKey,
+    algorithm: SigningAlgorithm,
+    clock: &dyn Clock,
+    max_age_secs: i64,
+    keep_secs: i64,
+) -> Result<Option<KeyInfo>> {
     let now = clock.now();
+    let mut tx = store.begin().await?;
+    let due = store::signing_keys::all(&mut tx).await?.iter().any(|row| {
+        row.status == STATUS_ACTIVE
+            && row.algorithm == algorithm.as_str()
+            && row.created_at.saturating_add(max_age_secs) <= now
+    });
+    if !due {
+        return Ok(None);
+    }
+    let (demoted, key) = replace_active(&mut tx, kek, algorithm, now, keep_secs).await?;
+    if demoted == 0 {
+        // Another node's rotation committed between the look and the change.
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(key))
+}
+
+/// Demotes the active key and inserts a new one, in `tx`: how many keys were demoted, and the
+/// new key.
+async fn replace_active(
+    tx: &mut store::Tx,
+    kek: &KeyEncryptionKey,
+    algorithm: SigningAlgorithm,
+    now: i64,
+    keep_secs: i64,
+) -> Result<(u64, KeyInfo)> {
     let (key, pkcs8) = SigningKey::generate(algorithm)?;
     let row = SigningKeyRow {
         kid: key.kid.clone(),
@@ -90,12 +134,12 @@ pub async fn rotate(
         created_at: now,
         retire_at: None,
     };
-    let mut tx = store.begin().await?;
-    store::signing_keys::demote_active(&mut tx, algorithm.as_str(), now + keep_secs).await?;
-    store::signing_keys::insert_if_none_active(&mut tx, &row).await?;
-    store::changes::record(&mut tx, ChangeKind::Keys.as_str(), &row.kid, now).await?;
-    tx.commit().await?;
-    Ok(KeyInfo::from(&row))
+    super::rekey::ensure_in_effect(tx, kek).await?;
+    let demoted =
+        store::signing_keys::demote_active(tx, algorithm.as_str(), now + keep_secs).await?;
+    store::signing_keys::insert_if_none_active(tx, &row).await?;
+    store::changes::record(tx, ChangeKind::Keys.as_str(), &row.kid, now).await?;
+    Ok((demoted, KeyInfo::from(&row)))
 }
 
 /// Stops accepting the previous key `kid` at once. The active key cannot be retired: rotate

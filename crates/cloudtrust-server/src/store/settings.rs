@@ -17,6 +17,19 @@ pub async fn get(conn: &mut Conn, name: &str) -> Result<Option<String>> {
     })
 }
 
+/// Sets `name` to `value`, whatever it was.
+pub async fn set(conn: &mut Conn, name: &str, value: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Sets `name` to `value` unless it is already set; returns the value in effect.
 pub async fn set_once(conn: &mut Conn, name: &str, value: &str) -> Result<String> {
     sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")

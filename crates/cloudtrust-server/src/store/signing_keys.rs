@@ -65,6 +65,16 @@ pub async fn demote_active(conn: &mut Conn, algorithm: &str, retire_at: i64) -> 
     Ok(done.rows_affected())
 }
 
+/// Replaces the sealed private key of `kid` (the key-encryption key changed).
+pub async fn reseal(conn: &mut Conn, kid: &str, encrypted_private_key: &str) -> Result<()> {
+    sqlx::query("UPDATE signing_keys SET encrypted_private_key = $1 WHERE kid = $2")
+        .bind(encrypted_private_key)
+        .bind(kid)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Retires the key `kid` now, unless it is the active one; whether it did.
 pub async fn retire(conn: &mut Conn, kid: &str) -> Result<bool> {
     let done = sqlx::query(

@@ -101,3 +101,68 @@ db_test! {
         foundation.store.close().await;
     }
 }
+
+/// With `signing_key_rotation_days`, the signing key is replaced by itself when it is that old:
+/// on two nodes that both look, one rotation happens and both sign with the new key.
+async fn keys_rotate_by_themselves_when_old(env: Env) {
+    let seed = env.seed().await;
+    let mut config = env.db.config();
+    config.signing_key_rotation_days = 1;
+    config.public_url = Some(env.server.base_url.clone());
+    let other = cloudtrust_server::RunningServer::start(config, env.clock.clone())
+        .await
+        .expect("second node starts");
+    let nodes = [env.base().to_owned(), node_url(&other)];
+    let (id, secret) = (seed.client_id.as_str(), seed.secret.as_str());
+    let old_kid = kid_of(&token_from(&env, &nodes[0], id, secret).await);
+
+    env.clock.advance(86_400 - 10);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let old = token_from(&env, &nodes[1], id, secret).await;
+    assert_eq!(kid_of(&old), old_kid, "not yet a day old");
+
+    env.clock.advance(20);
+    for node in &nodes {
+        let switched = eventually(Duration::from_secs(20), || async {
+            kid_of(&token_from(&env, node, id, secret).await) != old_kid
+        })
+        .await;
+        assert!(switched, "{node} signs with a new key");
+        assert_eq!(
+            me(&env, node, &old).await,
+            200,
+            "{node} still accepts the old key's tokens"
+        );
+    }
+    let listed = rotation::list(env.server.store(), &*env.clock)
+        .await
+        .expect("list");
+    let count = |status: &str| listed.iter().filter(|k| k.status == status).count();
+    assert_eq!(count("active"), 1, "{listed:?}");
+    assert_eq!(
+        count("previous"),
+        1,
+        "one rotation, though two nodes looked: {listed:?}"
+    );
+    assert!(other.stop().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_by_themselves_when_old_sqlite() {
+    let backend = crate::support::Backend::Sqlite;
+    if let Some(env) = Env::with(backend, |c| c.signing_key_rotation_days = 1).await {
+        keys_rotate_by_themselves_when_old(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn keys_rotate_by_themselves_when_old_postgres() {
+    let backend = crate::support::Backend::Postgres;
+    if let Some(env) = Env::with(backend, |c| c.signing_key_rotation_days = 1).await {
+        keys_rotate_by_themselves_when_old(env).await;
+    }
+}

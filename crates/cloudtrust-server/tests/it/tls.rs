@@ -2,7 +2,7 @@
 //! `https://api-us.cloud.com/cctrustoauth2/root/tokens/clients` through a resolver override,
 //! over HTTP/2, and gets a token whose issuer is that host.
 
-use crate::support::{Backend, Env};
+use crate::support::{Backend, Env, token_request};
 
 /// An error and all its sources, as one line.
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -183,4 +183,55 @@ async fn a_given_certificate_is_served() {
         .expect("HTTPS");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-cc-localgeo"], "EU");
+}
+
+/// `plain_http = false` (`serve --no-plain-http`): HTTPS is the only listener and the base URL
+/// is `https://`; a plain-HTTP client finds nothing there. Without HTTPS set up, the server
+/// refuses to start rather than serve nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_only_serves_no_plain_http() {
+    let Some(env) = Env::with(Backend::Sqlite, |config| {
+        with_tls_dev(config);
+        config.plain_http = false;
+    })
+    .await
+    else {
+        return;
+    };
+    let seed = env.seed().await;
+    let tls_addr = env.server.tls_addr.expect("HTTPS is served");
+    assert_eq!(env.server.plain_addr, None);
+    assert_eq!(env.server.addr, tls_addr);
+    assert_eq!(env.base(), format!("https://{tls_addr}"));
+    let dev = env.server.dev_certificates.as_ref().expect("certificates");
+    let ca = std::fs::read(&dev.ca_path).expect("CA file");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("CA")])
+        .build()
+        .expect("client");
+    let base = format!("https://localhost:{}", tls_addr.port());
+    let response = token_request(&client, &base, "root", &seed.client_id, &seed.secret).await;
+    assert_eq!(response.status(), 200);
+    let plain = reqwest::Client::new()
+        .get(format!("http://{tls_addr}/healthz"))
+        .send()
+        .await;
+    assert!(
+        plain.map_or(true, |r| !r.status().is_success()),
+        "plain HTTP gets no answer"
+    );
+
+    let db = crate::testdb::TestDb::create(Backend::Sqlite)
+        .await
+        .expect("database");
+    let mut config = db.config();
+    config.plain_http = false;
+    let refused = cloudtrust_server::RunningServer::start(
+        config,
+        std::sync::Arc::new(cloudtrust_server::SystemClock),
+    )
+    .await
+    .err()
+    .expect("nothing to serve");
+    assert!(refused.to_string().contains("plain_http"), "{refused}");
 }

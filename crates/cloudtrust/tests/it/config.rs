@@ -43,33 +43,8 @@ fn base64_url_decode(text: &str) -> Vec<u8> {
 
 /// A customer with an API client, made with the command line; the client's id and secret.
 fn seed(db: &crate::support::TestDb) -> (String, String) {
-    db.json(&["customer", "create", "--id", "acme", "--name", "Acme"]);
-    db.json(&[
-        "admin",
-        "add",
-        "--customer",
-        "acme",
-        "--email",
-        "ann@acme.example",
-        "--full",
-    ]);
-    let created = db.json(&[
-        "client",
-        "create",
-        "--customer",
-        "acme",
-        "--admin",
-        "ann@acme.example",
-        "--name",
-        "ci",
-    ]);
-    (
-        created["client_id"].as_str().expect("id").to_owned(),
-        created["client_secret"]
-            .as_str()
-            .expect("secret")
-            .to_owned(),
-    )
+    let acme = crate::support::acme(|args| db.json(args), "ci");
+    (acme.client_id, acme.secret)
 }
 
 db_test! {

@@ -11,7 +11,9 @@ mod support;
 
 mod cli;
 mod config;
+mod crash_safety;
 mod dev;
+mod kek;
 mod keys;
 mod processes;
 mod users;

@@ -56,6 +56,43 @@ impl TestDb {
     }
 }
 
+/// The customer `acme`, its full administrator `ann@acme.example` and an API client of theirs.
+pub struct Acme {
+    pub admin_id: String,
+    pub client_id: String,
+    pub secret: String,
+}
+
+/// Makes [`Acme`] with the command line: `cli` runs one command and returns its JSON.
+pub fn acme(cli: impl Fn(&[&str]) -> serde_json::Value, client_name: &str) -> Acme {
+    cli(&["customer", "create", "--id", "acme", "--name", "Acme"]);
+    let admin = cli(&[
+        "admin",
+        "add",
+        "--customer",
+        "acme",
+        "--email",
+        "ann@acme.example",
+        "--full",
+    ]);
+    let client = cli(&[
+        "client",
+        "create",
+        "--customer",
+        "acme",
+        "--admin",
+        "ann@acme.example",
+        "--name",
+        client_name,
+    ]);
+    let text = |value: &serde_json::Value| value.as_str().expect("a string").to_owned();
+    Acme {
+        admin_id: text(&admin["id"]),
+        client_id: text(&client["client_id"]),
+        secret: text(&client["client_secret"]),
+    }
+}
+
 /// The binary with a data dir and a clean environment.
 pub fn cloudtrust(data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cloudtrust"));
@@ -147,6 +184,15 @@ impl Server {
         std::mem::forget(self);
         status
     }
+
+    /// Sends SIGKILL, which the process cannot catch: nothing is flushed or closed, as in a
+    /// crash. Waits for it to be gone.
+    pub fn kill(mut self) -> std::process::ExitStatus {
+        self.child.kill().expect("SIGKILL");
+        let status = self.child.wait().expect("wait");
+        std::mem::forget(self);
+        status
+    }
 }
 
 fn terminate(child: &Child) {
@@ -162,16 +208,27 @@ impl Drop for Server {
     }
 }
 
-/// Posts the client-credentials form.
-pub async fn token_status(base: &str, customer: &str, id: &str, secret: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{base}/cctrustoauth2/{customer}/tokens/clients"))
+/// Posts the client-credentials form with `http`.
+pub async fn request_token(
+    http: &reqwest::Client,
+    base: &str,
+    customer: &str,
+    id: &str,
+    secret: &str,
+) -> reqwest::Result<reqwest::Response> {
+    http.post(format!("{base}/cctrustoauth2/{customer}/tokens/clients"))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", id),
             ("client_secret", secret),
         ])
         .send()
+        .await
+}
+
+/// Posts the client-credentials form; the answer's status.
+pub async fn token_status(base: &str, customer: &str, id: &str, secret: &str) -> u16 {
+    request_token(&reqwest::Client::new(), base, customer, id, secret)
         .await
         .expect("request")
         .status()
