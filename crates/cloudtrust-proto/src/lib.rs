@@ -17,5 +17,6 @@ pub use error::{ApiError, ApiErrorParameter, OAuthErrorBody};
 pub use me::{MeCustomer, MeResponse, MeSite};
 pub use oidc::{WorkspaceTokenRequest, WorkspaceTokenResponse};
 pub use token::{
-    ClientCredentialsRequest, ClientCredentialsResponse, TrustTokenRequest, TrustTokenResponse,
+    ClientCredentialsRequest, ClientCredentialsResponse, TokenActionRequest, TokenIntrospection,
+    TrustTokenRequest, TrustTokenResponse,
 };

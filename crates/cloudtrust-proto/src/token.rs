@@ -67,3 +67,63 @@ pub struct TrustTokenResponse {
     /// caches the token until now plus this many seconds.
     pub expires_at: u64,
 }
+
+/// Form body of `POST /cctrustoauth2/{customerid}/tokens/introspect` (RFC 7662) and
+/// `POST /cctrustoauth2/{customerid}/tokens/revoke` (RFC 7009)
+/// (`application/x-www-form-urlencoded`). The client authenticates as at the token endpoint:
+/// `client_id` and `client_secret` here, or HTTP Basic authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenActionRequest {
+    /// The bearer token asked about.
+    pub token: String,
+    /// `access_token`, or absent; other hints are ignored (RFC 7009 §2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type_hint: Option<String>,
+    /// The API client id (when not in HTTP Basic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The API client secret (when not in HTTP Basic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// Success body of `POST /cctrustoauth2/{customerid}/tokens/introspect` (RFC 7662 §2.2):
+/// `{"active": false}` alone for a token that is expired, revoked, of another client, of a
+/// deleted client, of a removed owner or issued before its owner's access was reduced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenIntrospection {
+    /// Whether the token would be accepted now.
+    pub active: bool,
+    /// The API client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Always `Bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// The token's subject (the API client id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Its audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Its issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Issued at, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not before, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Expiry, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// The customer id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+}

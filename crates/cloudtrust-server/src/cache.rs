@@ -5,11 +5,15 @@
 //! seen: at once for changes made through this node, and through [`crate::changes`] for
 //! changes made by other nodes or the command line. An epoch counter stops a load that raced
 //! with an invalidation from caching what it read.
+//!
+//! Revoked bearer tokens are the exception: there, absence must mean "not revoked", so the
+//! ids of every revoked token not yet expired are loaded whole, and again after each
+//! revocation anywhere (and every few minutes, which drops the expired ones).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
@@ -23,6 +27,42 @@ use crate::store::{self, Store};
 
 /// Entries kept before "does not exist" entries are dropped to bound memory.
 const MAX_ENTRIES: usize = 100_000;
+/// Seconds after which the revoked tokens are read again even without a revocation, so that
+/// expired ones leave memory.
+const REVOKED_REFRESH_SECS: i64 = 600;
+
+/// The ids of revoked bearer tokens that have not expired.
+struct RevokedTokens {
+    ids: RwLock<Arc<HashSet<String>>>,
+    /// Bumped by every revocation and when the cache is cleared; the ids are current when
+    /// `loaded` equals it.
+    generation: AtomicU64,
+    loaded: AtomicU64,
+    loaded_at: AtomicI64,
+    /// One reload at a time; the others wait for it.
+    reload: tokio::sync::Mutex<()>,
+}
+
+impl RevokedTokens {
+    fn new() -> Self {
+        RevokedTokens {
+            ids: RwLock::new(Arc::new(HashSet::new())),
+            generation: AtomicU64::new(1),
+            loaded: AtomicU64::new(0),
+            loaded_at: AtomicI64::new(0),
+            reload: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn is_current(&self, now: i64) -> bool {
+        self.loaded.load(Ordering::Acquire) == self.generation.load(Ordering::Acquire)
+            && now - self.loaded_at.load(Ordering::Acquire) < REVOKED_REFRESH_SECS
+    }
+
+    fn stale(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
 
 struct Table<V> {
     map: RwLock<HashMap<String, Option<Arc<V>>>>,
@@ -79,6 +119,7 @@ pub struct AuthCache {
     clients: Table<ApiClientCredential>,
     administrators: Table<Administrator>,
     customers: Table<Customer>,
+    revoked: RevokedTokens,
     epoch: AtomicU64,
     trusted: AtomicBool,
 }
@@ -98,6 +139,7 @@ impl AuthCache {
             clients: Table::new(),
             administrators: Table::new(),
             customers: Table::new(),
+            revoked: RevokedTokens::new(),
             epoch: AtomicU64::new(0),
             trusted: AtomicBool::new(false),
         }
@@ -156,6 +198,28 @@ impl AuthCache {
             .await
     }
 
+    /// Whether the bearer token `jti` was revoked (and has not expired at `now`).
+    pub async fn is_revoked(&self, jti: &str, now: i64) -> Result<bool> {
+        if !self.is_trusted() {
+            let mut conn = self.store.conn().await?;
+            return store::revoked_bearer_tokens::contains(&mut conn, jti).await;
+        }
+        let revoked = &self.revoked;
+        if !revoked.is_current(now) {
+            let _one = revoked.reload.lock().await;
+            if !revoked.is_current(now) {
+                // Read before the query: a revocation committed meanwhile leaves the ids stale.
+                let generation = revoked.generation.load(Ordering::Acquire);
+                let mut conn = self.store.conn().await?;
+                let ids = store::revoked_bearer_tokens::unexpired(&mut conn, now).await?;
+                *revoked.ids.write() = Arc::new(ids.into_iter().collect());
+                revoked.loaded_at.store(now, Ordering::Release);
+                revoked.loaded.store(generation, Ordering::Release);
+            }
+        }
+        Ok(revoked.ids.read().contains(jti))
+    }
+
     /// Drops what is cached of one changed thing.
     pub fn invalidate(&self, kind: ChangeKind, key: &str) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -163,6 +227,7 @@ impl AuthCache {
             ChangeKind::Client => self.clients.remove(key),
             ChangeKind::Administrator => self.administrators.remove(key),
             ChangeKind::Customer => self.customers.remove(key),
+            ChangeKind::RevokedBearerToken => self.revoked.stale(),
             ChangeKind::Keys
             | ChangeKind::SmartKey
             | ChangeKind::WorkspaceClient
@@ -176,6 +241,7 @@ impl AuthCache {
         self.clients.clear();
         self.administrators.clear();
         self.customers.clear();
+        self.revoked.stale();
     }
 }
 

@@ -205,7 +205,7 @@ impl RunningServer {
         if !config.plain_http && !serves_tls {
             return Err(Error::invalid(
                 "plain_http",
-                "HTTPS only needs HTTPS: set tls_cert and tls_key, or tls_dev",
+                "is false (HTTPS only), but HTTPS is not set up: set tls_cert and tls_key, or tls_dev",
             ));
         }
         let plain = match config.plain_http {
@@ -280,6 +280,10 @@ impl RunningServer {
             services.directory.clone(),
             foundation.clock.clone(),
             config.audit_retention_days,
+            jobs.cancellation(),
+        ));
+        jobs.spawn(jobs::purge_revocations(
+            services.directory.clone(),
             jobs.cancellation(),
         ));
         jobs.spawn(jobs::purge_sign_in(

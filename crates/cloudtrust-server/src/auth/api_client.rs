@@ -16,9 +16,9 @@ use crate::throttle::Subject;
 pub const ROOT: &str = "root";
 
 /// An authenticated API client and the administrator it acts for.
-struct AuthenticatedClient {
-    client: Arc<ApiClientCredential>,
-    owner: Arc<Administrator>,
+pub(super) struct AuthenticatedClient {
+    pub(super) client: Arc<ApiClientCredential>,
+    pub(super) owner: Arc<Administrator>,
 }
 
 /// A bearer token just issued, with the client and the administrator it is for.
@@ -84,7 +84,7 @@ impl Auth {
     /// client's own). Every failure is the same [`Refusal::Invalid`], so nothing tells an
     /// unknown id from a wrong secret; failures are counted, and too many are
     /// [`Refusal::Throttled`] (see [`crate::throttle`]).
-    async fn authenticate_api_client(
+    pub(super) async fn authenticate_api_client(
         &self,
         serving: &Serving,
         source: IpAddr,

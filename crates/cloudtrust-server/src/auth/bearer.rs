@@ -56,12 +56,18 @@ impl Auth {
         })
     }
 
-    async fn check_bearer(&self, token: &str) -> Result<Result<Caller, TokenRejection>> {
+    /// Checks a bearer token: signature and times, then that it is not revoked, its client
+    /// still exists and its owner's access was not reduced since issuance.
+    pub(super) async fn check_bearer(&self, token: &str) -> Result<Result<Caller, TokenRejection>> {
         let keys = self.keys.current();
-        let claims = match self.tokens.verify_access(&keys, token, self.clock.now()) {
+        let now = self.clock.now();
+        let claims = match self.tokens.verify_access(&keys, token, now) {
             Ok(claims) => claims,
             Err(reason) => return Ok(Err(reason)),
         };
+        if self.cache.is_revoked(&claims.jti, now).await? {
+            return Ok(Err(TokenRejection::Revoked));
+        }
         let Some(client) = self
             .cache
             .client(&claims.sub)

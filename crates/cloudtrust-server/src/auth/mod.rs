@@ -10,6 +10,7 @@
 
 mod api_client;
 mod bearer;
+mod bearer_token_status;
 mod password;
 mod smart_key;
 mod workspace_client;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 pub use api_client::{Issued, ROOT};
 pub use bearer::Caller;
+pub use bearer_token_status::TokenQuery;
 
 use crate::cache::AuthCache;
 use crate::clock::Clock;

@@ -23,6 +23,8 @@ pub mod event_types {
     pub const SECURECLIENT_TOKEN: &str = "platform/secureclient/token";
     /// One bearer token was issued (recorded with `audit_each_token`).
     pub const SECURECLIENT_TOKEN_ISSUED: &str = "platform/secureclient/token/issued";
+    /// An API client revoked one of its bearer tokens before its expiry.
+    pub const SECURECLIENT_TOKEN_REVOKED: &str = "platform/secureclient/token/revoked";
     /// A Smart Tools API key was created.
     pub const SMARTKEY_CREATE: &str = "platform/smartkey/create";
     /// A Smart Tools API key was deleted.

@@ -18,6 +18,8 @@ pub enum ChangeKind {
     WorkspaceClient,
     /// An end user of the OpenID Connect server (key: its id).
     EndUser,
+    /// An API client's bearer token revoked before its expiry (key: the token's `jti`).
+    RevokedBearerToken,
 }
 
 impl ChangeKind {
@@ -31,6 +33,7 @@ impl ChangeKind {
             ChangeKind::SmartKey => "smartkey",
             ChangeKind::WorkspaceClient => "workspaceclient",
             ChangeKind::EndUser => "enduser",
+            ChangeKind::RevokedBearerToken => "revokedbearertoken",
         }
     }
 
@@ -44,6 +47,7 @@ impl ChangeKind {
             "smartkey" => Some(ChangeKind::SmartKey),
             "workspaceclient" => Some(ChangeKind::WorkspaceClient),
             "enduser" => Some(ChangeKind::EndUser),
+            "revokedbearertoken" => Some(ChangeKind::RevokedBearerToken),
             _ => None,
         }
     }
@@ -58,6 +62,7 @@ impl ChangeKind {
             ChangeKind::SmartKey => "smartkey",
             ChangeKind::WorkspaceClient => "workspaceclient",
             ChangeKind::EndUser => "workspaceuser",
+            ChangeKind::RevokedBearerToken => "bearertoken",
         }
     }
 }

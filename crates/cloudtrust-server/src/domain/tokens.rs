@@ -320,4 +320,7 @@ pub enum TokenRejection {
     /// The owner was removed or its access reduced since issuance.
     #[error("owner removed or its access reduced")]
     StaleOwner,
+    /// Revoked by its client (RFC 7009).
+    #[error("revoked")]
+    Revoked,
 }

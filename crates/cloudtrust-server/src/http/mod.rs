@@ -4,6 +4,7 @@
 pub mod administrators;
 pub mod basic;
 pub mod bearer;
+pub mod bearer_token_status;
 pub mod core;
 pub mod errors;
 pub mod invitations;
@@ -40,6 +41,8 @@ pub use state::{BodyLimit, PublicUrl, ServiceSet, Services};
 pub fn api_routes() -> OpenApiRouter<Services> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(oauth::client_credentials))
+        .routes(routes!(bearer_token_status::introspect))
+        .routes(routes!(bearer_token_status::revoke))
         .routes(routes!(trust::trust_token))
         .routes(routes!(oidc::discovery))
         .routes(routes!(oidc::authorization_server_metadata))

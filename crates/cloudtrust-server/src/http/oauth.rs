@@ -10,7 +10,7 @@ use cloudtrust_proto::ClientCredentialsResponse;
 
 use std::sync::Arc;
 
-use super::basic::{Basic, basic_credentials};
+use super::basic::client_authentication;
 use super::errors::OAuthError;
 use super::media_type;
 use super::path::PathText;
@@ -21,14 +21,19 @@ use crate::http::middleware::client_address::ClientAddress;
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The parameters this endpoint reads.
-#[derive(Default)]
-struct TokenForm {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+#[derive(Debug, Default)]
+pub struct TokenForm {
+    /// `grant_type`, as sent.
+    pub grant_type: Option<String>,
+    /// `client_id` (`client_secret_post`).
+    pub client_id: Option<String>,
+    /// `client_secret` (`client_secret_post`).
+    pub client_secret: Option<String>,
 }
 
-fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
+/// Decodes the form body of the token endpoint: the parameters it reads, each at most once
+/// (others are ignored).
+pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
     let mut form = TokenForm::default();
     for (name, value) in form_urlencoded::parse(body) {
         let slot = match name.as_ref() {
@@ -49,7 +54,7 @@ fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
 }
 
 /// Whether the content type is `application/x-www-form-urlencoded` (parameters allowed).
-fn is_form(headers: &HeaderMap) -> bool {
+pub fn is_form(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|m| m == "application/x-www-form-urlencoded")
 }
 
@@ -94,24 +99,8 @@ pub async fn client_credentials(
         Some(CLIENT_CREDENTIALS) => {}
         Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
     }
-    let basic = match basic_credentials(&headers) {
-        Basic::Absent => None,
-        Basic::Malformed => return Err(OAuthError::invalid_client(true)),
-        Basic::Given(id, secret) => Some((id, secret)),
-    };
-    let (client_id, client_secret, used_basic) = match (basic, form.client_id, form.client_secret) {
-        (Some((id, secret)), None, None) => (id, secret, true),
-        (Some((id, secret)), form_id, form_secret) => {
-            if form_id.is_some_and(|f| f != id) || form_secret.is_some_and(|f| f != secret) {
-                return Err(OAuthError::invalid_request(
-                    "client credentials given twice, in the Authorization header and the body",
-                ));
-            }
-            (id, secret, true)
-        }
-        (None, Some(id), Some(secret)) => (id, secret, false),
-        (None, _, _) => return Err(OAuthError::invalid_client(false)),
-    };
+    let (client_id, client_secret, used_basic) =
+        client_authentication(&headers, form.client_id, form.client_secret)?;
     let issued = auth
         .issue_api_client_token(&serving, source, &customer, &client_id, &client_secret)
         .await?

@@ -1,12 +1,13 @@
-//! Background jobs of a running server, each in its own file: writing token usage, purging
-//! old system-log records and expired Workspace sign-in records, sharing failed-attempt counts
-//! between nodes, reminding owners of Workspace OAuth client secrets that expire, retiring
-//! replaced signing keys and replacing old ones (following changes made elsewhere is
-//! [`crate::changes`]). They run until cancelled; stopping the server cancels them and waits for each to
-//! finish what it is doing.
+//! Background jobs of a running server, each in its own file: writing token usage; purging old
+//! system-log records, expired Workspace sign-in records and expired token revocations;
+//! sharing failed-attempt counts between nodes; reminding owners of Workspace OAuth client
+//! secrets that expire; retiring replaced signing keys and replacing old ones (following
+//! changes made elsewhere is [`crate::changes`]). They run until cancelled; stopping the server
+//! cancels them and waits for each to finish what it is doing.
 
 mod key_retirement;
 mod key_rotation;
+mod revocation_purge;
 mod secret_reminders;
 mod shared_failures;
 mod sign_in_purge;
@@ -21,6 +22,7 @@ use tokio_util::task::TaskTracker;
 
 pub use key_retirement::retire_keys;
 pub use key_rotation::rotate_keys;
+pub use revocation_purge::purge_revocations;
 pub use secret_reminders::SecretReminders;
 pub use shared_failures::share_failures;
 pub use sign_in_purge::purge_sign_in;

@@ -9,6 +9,7 @@ pub mod console_sessions;
 pub mod customers;
 pub mod end_users;
 pub mod failed_attempts;
+pub mod revoked_bearer_tokens;
 pub mod settings;
 pub mod signing_keys;
 pub mod smart_keys;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use cloudtrust_server::Foundation;
 use cloudtrust_server::keys::rotation;
 
-use crate::support::{Env, db_test, eventually, node_url, token_request};
+use crate::support::{Env, db_test, eventually, me_at as me, node_url, token_request};
 
 const PROPAGATION: Duration = Duration::from_secs(5);
 
@@ -17,17 +17,6 @@ fn kid_of(token: &str) -> String {
         .expect("header")
         .kid
         .expect("kid")
-}
-
-async fn me(env: &Env, base: &str, token: &str) -> u16 {
-    env.http
-        .get(format!("{base}/cvadapis/me"))
-        .header("authorization", format!("CwsAuth Bearer={token}"))
-        .send()
-        .await
-        .expect("request")
-        .status()
-        .as_u16()
 }
 
 async fn token_from(env: &Env, base: &str, id: &str, secret: &str) -> String {

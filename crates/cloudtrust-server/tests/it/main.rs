@@ -12,6 +12,7 @@ mod support;
 mod administration;
 mod architecture;
 mod bearer;
+mod bearer_token_status;
 mod browser;
 mod browser_sign_in;
 mod browser_users;

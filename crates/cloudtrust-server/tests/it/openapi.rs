@@ -8,6 +8,8 @@ use crate::support::{Backend, Env};
 /// Every JSON endpoint the server has, as `METHOD path`.
 const ENDPOINTS: &[&str] = &[
     "post /cctrustoauth2/{customerid}/tokens/clients",
+    "post /cctrustoauth2/{customerid}/tokens/introspect",
+    "post /cctrustoauth2/{customerid}/tokens/revoke",
     "post /{customerid}/tokens/clients",
     "get /.well-known/openid-configuration",
     "get /.well-known/oauth-authorization-server",

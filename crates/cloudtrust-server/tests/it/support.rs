@@ -268,6 +268,18 @@ impl Env {
     }
 }
 
+/// The status of `GET /cvadapis/me` at the node `base` with the bearer token `token`.
+pub async fn me_at(env: &Env, base: &str, token: &str) -> u16 {
+    env.http
+        .get(format!("{base}/cvadapis/me"))
+        .header("authorization", format!("CwsAuth Bearer={token}"))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
 /// Posts the client-credentials form to a node.
 pub async fn token_request(
     http: &reqwest::Client,

@@ -12,6 +12,7 @@
 
 mod administrators;
 mod api_clients;
+mod bearer_tokens;
 mod customers;
 mod end_users;
 mod invitations;
@@ -23,6 +24,7 @@ mod workspace_clients;
 use std::sync::Arc;
 
 pub use administrators::{AdministratorRef, NewAdministrator, RemovedAdministrator};
+pub use bearer_tokens::TokenToRevoke;
 pub use invitations::{INVITATION_LIFETIME_SECS, Invitation};
 pub use workspace_clients::SecretReminder;
 
