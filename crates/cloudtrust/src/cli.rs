@@ -23,6 +23,7 @@ use crate::dev;
 use crate::kek::{self, KekCommand};
 use crate::keys::{self, KeysCommand};
 use crate::output::Output;
+use crate::token::{self, TokenArgs};
 use crate::user::{self, UserCommand};
 use crate::workspace_client::{self, WorkspaceClientCommand};
 
@@ -76,6 +77,10 @@ enum Command {
     /// Manage the key-encryption key that seals the signing keys at rest.
     #[command(subcommand)]
     Kek(KekCommand),
+    /// Print a bearer token for the API client in CLIENT_ID, CLIENT_SECRET and CUSTOMER_ID,
+    /// from cloudtrust (--base-url, CLOUDTRUST_URL) or Citrix Cloud (--region); cached until
+    /// near its expiry.
+    Token(TokenArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -347,6 +352,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::User(command) => user::run(open(config).await?, command, &out).await,
         Command::Keys(command) => keys::run(open(config).await?, command, &out).await,
         Command::Kek(command) => kek::run(config, command, &out).await,
+        Command::Token(args) => token::run(args, &out).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod dev;
 mod kek;
 mod keys;
 mod output;
+mod token;
 mod user;
 mod workspace_client;
 

@@ -16,5 +16,6 @@ mod dev;
 mod kek;
 mod keys;
 mod processes;
+mod token;
 mod users;
 mod workspace;
