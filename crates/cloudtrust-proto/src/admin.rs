@@ -11,6 +11,42 @@ pub const ADMINISTRATOR_USER: &str = "AdministratorUser";
 /// `providerType` of an administrator: cloudtrust's own identities.
 pub const PROVIDER_CITRIX_STS: &str = "CitrixSts";
 
+/// The OpenAPI schemas of the enumerations that travel as strings: the values cloudtrust
+/// sends, which are also the ones it reads (in any letter case).
+#[cfg(feature = "openapi")]
+mod schemas {
+    use utoipa::openapi::{Object, ObjectBuilder, Type};
+
+    fn one_of(values: &[&str], description: &str) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.iter().copied()))
+            .description(Some(description))
+            .build()
+    }
+
+    pub(super) fn administrator_type() -> Object {
+        one_of(
+            &[super::ADMINISTRATOR_USER],
+            "The kind of administrator: an individual user",
+        )
+    }
+
+    pub(super) fn provider_type() -> Object {
+        one_of(
+            &[super::PROVIDER_CITRIX_STS],
+            "Where the identity lives: cloudtrust itself",
+        )
+    }
+
+    pub(super) fn access_type() -> Object {
+        one_of(
+            &["Full", "Custom"],
+            "Every permission, or those of `policies`",
+        )
+    }
+}
+
 /// An administrator as the API shows it (`AdministratorResult`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -24,10 +60,13 @@ pub struct AdministratorResult {
     pub uc_oid: String,
     /// Always `AdministratorUser`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::administrator_type))]
     pub admin_type: String,
     /// `Full` or `Custom`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::access_type))]
     pub access_type: String,
     /// Always `CitrixSts`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::provider_type))]
     pub provider_type: String,
     /// Given name.
     pub first_name: Option<String>,
@@ -67,12 +106,16 @@ pub struct AdministratorsResult {
 pub struct CreateAdministratorInput {
     /// `AdministratorUser`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::administrator_type))]
     pub admin_type: String,
     /// `Full` or `Custom`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::access_type))]
     pub access_type: String,
     /// `CitrixSts`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::provider_type))]
     pub provider_type: String,
     /// Email address to invite.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: Option<String>,
     /// Given name.
     #[serde(default)]
@@ -95,6 +138,7 @@ pub struct CreateAdministratorInput {
 #[serde(rename_all = "camelCase")]
 pub struct AdministratorAccess {
     /// `Full` or `Custom`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schemas::access_type))]
     pub access_type: String,
     /// The policies.
     #[serde(default)]

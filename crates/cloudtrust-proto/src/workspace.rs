@@ -86,8 +86,8 @@ pub struct NewWorkspaceClient {
     pub owner_contact: Option<String>,
 }
 
-/// `PATCH /{customer}/rpclients/{name}` body: only these fields can change; any other is
-/// refused.
+/// `PATCH` (or `PUT`) `/{customer}/rpclients/{name}` body: only these fields can change; any
+/// other is refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -381,7 +381,7 @@ pub async fn delete(
     operation_id = "deleteInvitation",
     tag = "Administrators",
     params(("Citrix-CustomerId" = Option<String>, Header, description = "The customer; must be the token's"), ("email" = String, Query, description = "The invited address")),
-    responses((status = 200, description = "Withdrawn", body = bool), super::openapi::CommonErrors),
+    responses((status = 200, description = "Withdrawn", body = bool, content_type = "application/json"), super::openapi::CommonErrors),
     security(("CwsAuth" = []))
 )]
 pub async fn delete_invitation(

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, header};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -59,7 +59,12 @@ pub fn api_routes() -> OpenApiRouter<Services> {
         .routes(routes!(secure_clients::create))
         .routes(routes!(secure_clients::get, secure_clients::delete))
         .routes(routes!(rpclients::list, rpclients::create))
-        .routes(routes!(rpclients::get, rpclients::edit, rpclients::delete))
+        .routes(routes!(
+            rpclients::get,
+            rpclients::edit,
+            rpclients::replace,
+            rpclients::delete
+        ))
         .routes(routes!(rpclients::enable))
         .routes(routes!(rpclients::disable))
         .routes(routes!(rpclients::rotate_secret))
@@ -97,7 +102,6 @@ pub fn router(services: Services, body_read_timeout: std::time::Duration) -> Rou
         .route("/administrators/%24create", post(administrators::create))
         .route("/secureClients/", get(secure_clients::list))
         .route("/secureClients/%24create", post(secure_clients::create))
-        .route("/{customerid}/rpclients/{name}", put(rpclients::edit))
         .route(
             "/{customerid}/rpclients/{name}/%24enable",
             post(rpclients::enable),

@@ -192,8 +192,8 @@ pub async fn get(
     Ok(Json(wire(client)))
 }
 
-/// `PATCH /{customerid}/rpclients/{name}` (also `PUT`): changes the display name, consent,
-/// redirect URIs or owner contact; any other field is refused, by name.
+/// `PATCH /{customerid}/rpclients/{name}`: changes the display name, consent, redirect URIs
+/// or owner contact; any other field is refused, by name.
 #[utoipa::path(
     patch,
     path = "/{customerid}/rpclients/{name}",
@@ -226,6 +226,27 @@ pub async fn edit(
         )
         .await?;
     Ok(Json(wire(client)))
+}
+
+/// `PUT /{customerid}/rpclients/{name}`: the same change as `PATCH`, for clients that send
+/// `PUT`; fields left out keep their values.
+#[utoipa::path(
+    put,
+    path = "/{customerid}/rpclients/{name}",
+    operation_id = "replaceWorkspaceClient",
+    tag = "Workspace OAuth clients",
+    params(("customerid" = String, Path, description = "The customer; must be the token's"), ("name" = String, Path, description = "The client's name")),
+    request_body = WorkspaceClientChanges,
+    responses((status = 200, description = "The changed client", body = WorkspaceClient), super::openapi::CommonErrors, super::openapi::BodyErrors),
+    security(("CwsAuth" = []))
+)]
+pub async fn replace(
+    directory: State<Directory>,
+    accepted: JsonAccepted,
+    target: Target,
+    input: ApiJson<WorkspaceClientChanges>,
+) -> Result<Json<WorkspaceClient>, ApiErrorResponse> {
+    edit(directory, accepted, target, input).await
 }
 
 /// `DELETE /{customerid}/rpclients/{name}`: the client, its tokens and refresh tokens stop

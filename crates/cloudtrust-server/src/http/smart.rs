@@ -219,6 +219,11 @@ pub async fn token(
     headers: HeaderMap,
     query: Query,
 ) -> Result<Response, SmartError> {
+    // Spring's token endpoint sits behind HTTP Basic: a request without credentials is
+    // refused (401) before its parameters are read, as the `SmartBasic` scheme documents.
+    let Basic::Given(api_key, secret) = basic_credentials(&headers) else {
+        return Err(SmartError::unauthorized());
+    };
     if !required(&query, "grant_type")?.eq_ignore_ascii_case("client_credentials") {
         return Err(SmartError::bad_request(
             "grant_type must be client_credentials",
@@ -237,9 +242,6 @@ pub async fn token(
             _ => return Err(SmartError::bad_request("scope is <Role>,<companyId>")),
         },
         _ => return Err(SmartError::bad_request("scope is <Role>,<companyId>")),
-    };
-    let Basic::Given(api_key, secret) = basic_credentials(&headers) else {
-        return Err(SmartError::unauthorized());
     };
     let (owner, customer) = auth
         .authenticate_smart_key(source, &api_key, &secret)

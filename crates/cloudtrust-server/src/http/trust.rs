@@ -57,6 +57,7 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
     responses(
         (status = 200, description = "A bearer token and an ID token (deprecated flow)", body = TrustTokenResponse),
         (status = 400, description = "`invalid_client` or `invalid_request`", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 413, description = "The body is too large", body = cloudtrust_proto::OAuthErrorBody),
         (status = 415, description = "The body is not JSON", body = cloudtrust_proto::OAuthErrorBody),
         (status = 429, description = "Too many failed attempts; see `Retry-After`", body = cloudtrust_proto::OAuthErrorBody),
     )

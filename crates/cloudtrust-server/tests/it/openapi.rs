@@ -1,7 +1,7 @@
 //! `/openapi.json` describes every JSON endpoint; the snapshot makes any change to an endpoint's
 //! contract show up in review (`cargo insta review` after an intended change).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{Backend, Env};
 
@@ -31,6 +31,7 @@ const ENDPOINTS: &[&str] = &[
     "post /{customerid}/rpclients",
     "get /{customerid}/rpclients/{name}",
     "patch /{customerid}/rpclients/{name}",
+    "put /{customerid}/rpclients/{name}",
     "delete /{customerid}/rpclients/{name}",
     "post /{customerid}/rpclients/{name}/$enable",
     "post /{customerid}/rpclients/{name}/$disable",
@@ -155,4 +156,129 @@ async fn no_two_fields_of_a_schema_meet_in_a_case_insensitive_decoder() {
         checked += 1;
     }
     assert!(checked > 10, "the document has schemas with properties");
+}
+
+/// Asserts that `response` is one the document allows for `method path`: a documented status,
+/// with the documented media type.
+async fn assert_documented(doc: &Value, method: &str, path: &str, response: reqwest::Response) {
+    let status = response.status().as_u16().to_string();
+    let documented = &doc["paths"][path][method]["responses"][&status];
+    assert!(
+        documented.is_object(),
+        "{method} {path}: {status} is not documented"
+    );
+    let media_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(content) = documented["content"].as_object() {
+        assert!(
+            content.keys().any(|k| media_type.starts_with(k.as_str())),
+            "{method} {path}: {status} answered `{media_type}`, documented {:?}",
+            content.keys().collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Answers that `.ci/api-fuzz` (schemathesis) found outside the document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_the_fuzzer_found_undocumented_are_documented() {
+    let env = Env::new(Backend::Sqlite)
+        .await
+        .expect("sqlite is always there");
+    let doc: Value = env
+        .http
+        .get(env.url("/openapi.json"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                for media_type in response["content"].as_object().into_iter().flatten() {
+                    assert_eq!(
+                        media_type.0, "application/json",
+                        "{method} {path} {status}: every body is JSON"
+                    );
+                }
+            }
+        }
+    }
+
+    // A form endpoint of `/core` without a form: 415.
+    for path in [
+        "/core/connect/token",
+        "/core/connect/revocation",
+        "/core/connect/introspect",
+    ] {
+        let response = env.http.post(env.url(path)).send().await.expect("request");
+        assert_eq!(response.status(), 415, "{path}");
+        assert_documented(&doc, "post", path, response).await;
+    }
+
+    // A withdrawn invitation: `true`, as JSON.
+    let seed = env.seed().await;
+    let authorization = format!(
+        "CwsAuth Bearer={}",
+        env.token(&seed.client_id, &seed.secret).await
+    );
+    let invited = env
+        .http
+        .post(env.url("/administrators/$create"))
+        .header("Authorization", &authorization)
+        .json(
+            &json!({"type": "AdministratorUser", "providerType": "CitrixSts",
+                      "accessType": "Full", "email": "invited@acme.example"}),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_documented(&doc, "post", "/administrators/$create", invited).await;
+    let withdrawn = env
+        .http
+        .delete(env.url("/administrators/invitations?email=invited@acme.example"))
+        .header("Authorization", &authorization)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(withdrawn.status(), 200);
+    assert_documented(&doc, "delete", "/administrators/invitations", withdrawn).await;
+
+    // A method the document does not list for a path: 405, with `Allow` listing the documented
+    // methods (and HEAD, which comes with GET).
+    let path = "/{customerid}/rpclients/{name}";
+    let response = env
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            env.url("/acme/rpclients/acme-private-1"),
+        )
+        .header("Authorization", &authorization)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 405);
+    let mut allowed: Vec<String> = response
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .expect("Allow")
+        .split(',')
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| m != "head")
+        .collect();
+    allowed.sort();
+    let mut documented: Vec<String> = doc["paths"][path]
+        .as_object()
+        .expect("path item")
+        .keys()
+        .cloned()
+        .collect();
+    documented.sort();
+    assert_eq!(allowed, documented);
 }

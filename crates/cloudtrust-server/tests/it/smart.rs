@@ -141,3 +141,14 @@ db_test! {
         assert!(events.contains(&("platform/smartkey/delete".to_owned(), custom.key.api_key.clone())));
     }
 }
+
+db_test! {
+    async fn a_token_request_without_credentials_is_refused_before_its_parameters_are_read(env) {
+        // The endpoint documents HTTP Basic (`SmartBasic`): without credentials the answer is
+        // 401, as from Spring's endpoint, whatever is wrong with the parameters besides.
+        for path in ["/v0/oauth/token", "/v0/oauth/token?grant_type=&scope=",
+                     "/v0/oauth/token?grant_type=password&scope=Admin"] {
+            assert_refused(get(&env, path, None).await, path);
+        }
+    }
+}

@@ -351,6 +351,13 @@ db_test! {
         assert_eq!(by_query.status(), 200);
         let by_host = env.http.get(env.url("/citrixapi/discovery/configurations")).header("Host", "acme.cloud.com").header("Citrix-ApplicationId", apps.public_id.as_str()).send().await.expect("request");
         assert_eq!(by_host.status(), 200, "the customer from a {{customer}}.cloud.com host");
+
+        // An application id PostgreSQL cannot hold (a NUL) is bad input there and no client
+        // on SQLite: either way an answer the document lists.
+        let odd = env.http.get(env.url("/citrixapi/discovery/configurations?ApplicationId=app%00")).header("Citrix-CustomerId", "acme").send().await.expect("request");
+        let status = odd.status().as_u16().to_string();
+        let document: serde_json::Value = env.http.get(env.url("/openapi.json")).send().await.expect("request").json().await.expect("json");
+        assert!(document["paths"]["/citrixapi/discovery/configurations"]["get"]["responses"][&status].is_object(), "{status} is documented");
     }
 }
 

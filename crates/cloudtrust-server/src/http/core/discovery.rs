@@ -135,6 +135,7 @@ fn customer_of(headers: &HeaderMap) -> Option<String> {
     params(("ApplicationId" = Option<String>, Query, description = "The Workspace client id, unless sent as `Citrix-ApplicationId`")),
     responses(
         (status = 200, description = "The customer's sign-in endpoints", body = Object),
+        (status = 400, description = "An application id the database cannot hold (`invalidString`)", body = cloudtrust_proto::ApiError),
         (status = 401, description = "No application id", body = cloudtrust_proto::ApiError),
         (status = 403, description = "Not an enabled Workspace client of the customer", body = cloudtrust_proto::ApiError),
     )

@@ -53,6 +53,8 @@ fn refused(refusal: GrantRefusal) -> OAuthError {
         (status = 200, description = "Tokens; `expires_in` is a number", body = WorkspaceTokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`, or `invalid_client` for a disabled client", body = cloudtrust_proto::OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 413, description = "The body is too large", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 415, description = "The body is not a form", body = cloudtrust_proto::OAuthErrorBody),
         (status = 429, description = "Too many failed attempts; see `Retry-After`", body = cloudtrust_proto::OAuthErrorBody),
     )
 )]

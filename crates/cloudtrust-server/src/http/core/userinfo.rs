@@ -114,6 +114,9 @@ pub async fn userinfo_posted(sign_in: State<WorkspaceSignIn>, headers: HeaderMap
         (status = 200, description = "Revoked, or not a token of this client"),
         (status = 400, description = "`invalid_request`, or `invalid_client` for a disabled client", body = cloudtrust_proto::OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 413, description = "The body is too large", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 415, description = "The body is not a form", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = cloudtrust_proto::OAuthErrorBody),
     )
 )]
 pub async fn revocation(
@@ -164,6 +167,9 @@ fn no_store(mut response: Response) -> Response {
         (status = 200, description = "`active`, and for an active token its scope, client_id, sub, exp, …", body = Object),
         (status = 400, description = "`invalid_request`, or `invalid_client` for a disabled or a public client", body = cloudtrust_proto::OAuthErrorBody),
         (status = 401, description = "`invalid_client` after HTTP Basic authentication", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 413, description = "The body is too large", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 415, description = "The body is not a form", body = cloudtrust_proto::OAuthErrorBody),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = cloudtrust_proto::OAuthErrorBody),
     )
 )]
 pub async fn introspect(
