@@ -175,7 +175,10 @@ pub fn validate_redirect_uris(field: &'static str, uris: &[String]) -> Result<Ve
         if parsed.fragment().is_some() {
             return Err(refuse("has a fragment, which redirect URIs may not have"));
         }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
+        if !parsed.username().is_empty()
+            || parsed.password().is_some()
+            || has_user_info(uri, &parsed)
+        {
             return Err(refuse("names a user, which redirect URIs may not"));
         }
         match parsed.scheme() {
@@ -199,6 +202,27 @@ pub fn validate_redirect_uris(field: &'static str, uris: &[String]) -> Result<Ve
         }
     }
     Ok(checked)
+}
+
+/// Whether the authority of `uri` (as written) holds an `@`, even with an empty user: `url`
+/// leaves an empty one out of what it reads, and reads `app.example://@` as having no host
+/// only while nothing follows, so the answer's query would turn it unparseable.
+fn has_user_info(uri: &str, parsed: &url::Url) -> bool {
+    if !parsed.has_authority() {
+        return false;
+    }
+    // After the scheme come two slashes (any number, for http and https), then the authority
+    // up to the path, query or fragment.
+    let after_scheme = uri.split_once(':').map_or("", |(_, rest)| rest);
+    let authority = if matches!(parsed.scheme(), "http" | "https") {
+        after_scheme.trim_start_matches('/')
+    } else {
+        after_scheme.strip_prefix("//").unwrap_or(after_scheme)
+    };
+    authority
+        .split(['/', '?', '#'])
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
 }
 
 fn is_loopback(url: &url::Url) -> bool {
@@ -247,6 +271,12 @@ mod tests {
         ]);
         let checked = validate_redirect_uris("redirect_uris", &good).expect("valid");
         assert_eq!(checked.len(), 5, "duplicates are dropped");
+        let at_elsewhere = uris(&[
+            "https://app.example.com/@team/cb?as=a@b",
+            "com.example.app:/@cb",
+            "com.example.app:///@cb",
+        ]);
+        assert!(validate_redirect_uris("redirect_uris", &at_elsewhere).is_ok());
         for bad in [
             "/callback",
             "app.example.com/callback",
@@ -258,6 +288,10 @@ mod tests {
             "http://localhost.example.com/cb",
             "https://app.example.com@evil.example/cb",
             "https://user:pass@app.example.com/cb",
+            "https://@app.example.com/cb",
+            "https:@app.example.com/cb",
+            "com.example.app://@",
+            "com.example.app://:@host/cb",
             "ws://evil.example/cb",
             "ftp://evil.example/cb",
             "myapp:/cb",

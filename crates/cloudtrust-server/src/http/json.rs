@@ -68,9 +68,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiErrorResponse> {
     })
 }
 
-/// The path of a value in the body, or `fallback` for the body itself.
+/// The path of a value in the body, or `fallback` for the body itself. An empty key (`{"": 1}`)
+/// is named as JSON writes it, `""`, so that the error still names a field.
 fn path_or(path: &str, fallback: &str) -> String {
     match path {
+        "." | "" if fallback.is_empty() => "\"\"".to_owned(),
         "." | "" => fallback.to_owned(),
         path => path.to_owned(),
     }
@@ -212,6 +214,14 @@ mod tests {
         assert_eq!(refused.body().name(), "invalidJson");
         assert_eq!(refused.body().parameter("name"), Some("name"));
         assert!(parse::<Strict>(br#"{"editable":"x"}"#).is_ok());
+    }
+
+    #[test]
+    fn an_empty_key_that_cannot_be_set_is_named_too() {
+        let refused = parse::<Strict>(br#"{"":9}"#).expect_err("refused");
+        assert_eq!(refused.body().name(), "invalidJson");
+        assert_eq!(refused.body().parameter("name"), Some(r#""""#));
+        assert_eq!(refused.body().detail, r#""" cannot be set here"#);
     }
 
     #[test]

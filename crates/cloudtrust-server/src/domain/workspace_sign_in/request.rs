@@ -153,7 +153,13 @@ pub fn check(
              (redirect_uri does not match).",
         ));
     }
-    let state = single(params, "state").ok().flatten().map(str::to_owned);
+    // The client's `state` goes back with every error, unless it is longer than a request may
+    // carry (refused below): an answer never reflects more than a request may hold.
+    let state = single(params, "state")
+        .ok()
+        .flatten()
+        .filter(|s| s.len() <= MAX_VALUE_LEN)
+        .map(str::to_owned);
     let fail = |error: &'static str, description: String| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.to_owned(),
@@ -267,7 +273,7 @@ pub fn check(
     };
     let nonce = get("nonce")?.map(str::to_owned);
     for (name, value) in [
-        ("state", state.as_deref()),
+        ("state", get("state")?),
         ("nonce", nonce.as_deref()),
         ("acr_values", get("acr_values")?),
     ] {
@@ -314,4 +320,73 @@ pub fn error_location(
         issuer: request.issuer.clone(),
     }
     .location()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "https://cloudtrust.example/core";
+    const REDIRECT: &str = "https://app.example.com/callback";
+
+    fn client() -> WorkspaceClient {
+        WorkspaceClient {
+            name: "acme-private-1".to_owned(),
+            customer_id: "acme".to_owned(),
+            client_id: "app".to_owned(),
+            display_name: "App".to_owned(),
+            client_type: ClientType::Private,
+            redirect_uris: vec![REDIRECT.to_owned()],
+            post_logout_redirect_uris: Vec::new(),
+            require_user_consent: false,
+            require_pkce: false,
+            allow_offline_access: false,
+            enabled: true,
+            owner: "owner@acme.example".to_owned(),
+            owner_contact: "owner@acme.example".to_owned(),
+            secret: None,
+            old_secret: None,
+            created_at: 0,
+        }
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn refusal(pairs: &[(&str, &str)]) -> ErrorRedirect {
+        match check(&params(pairs), Some(&client()), ISSUER) {
+            Err(AuthorizeError::Redirect(refusal)) => refusal,
+            other => panic!("a redirected error expected, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_overlong_state_is_refused_and_never_sent_back() {
+        let long = "s".repeat(MAX_VALUE_LEN + 1);
+        let base = [("client_id", "app"), ("redirect_uri", REDIRECT)];
+        // Refused for another reason first: the error goes back without the state.
+        let early = refusal(&[base[0], base[1], ("state", &long)]);
+        assert_eq!(early.error, "invalid_request");
+        assert_eq!(early.state, None);
+        assert!(early.location().len() < MAX_VALUE_LEN);
+        // Otherwise well-formed: refused for its state, which is not sent back either.
+        let complete = [
+            base[0],
+            base[1],
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", &long),
+        ];
+        let refused = refusal(&complete);
+        assert_eq!(refused.state, None);
+        assert!(refused.description.starts_with("state is longer"));
+        // A state of the longest length accepted goes back as it came.
+        let longest = "s".repeat(MAX_VALUE_LEN);
+        let echoed = refusal(&[base[0], base[1], ("state", &longest)]);
+        assert_eq!(echoed.state.as_deref(), Some(longest.as_str()));
+    }
 }
