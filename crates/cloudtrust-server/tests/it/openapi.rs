@@ -111,8 +111,8 @@ const ALIASES: &[(&str, &str, &str)] = &[
     ("SmartToken", "expiresIn", "expires_in"),
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_two_fields_of_a_schema_meet_in_a_case_insensitive_decoder() {
+/// A server on SQLite and the OpenAPI document it serves.
+async fn served_document() -> (Env, Value) {
     let env = Env::new(Backend::Sqlite)
         .await
         .expect("sqlite is always there");
@@ -125,6 +125,12 @@ async fn no_two_fields_of_a_schema_meet_in_a_case_insensitive_decoder() {
         .json()
         .await
         .expect("json");
+    (env, doc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_two_fields_of_a_schema_meet_in_a_case_insensitive_decoder() {
+    let (_env, doc) = served_document().await;
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     let mut checked = 0;
     for (schema, body) in schemas {
@@ -185,18 +191,7 @@ async fn assert_documented(doc: &Value, method: &str, path: &str, response: reqw
 /// Answers that `.ci/api-fuzz` (schemathesis) found outside the document.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_the_fuzzer_found_undocumented_are_documented() {
-    let env = Env::new(Backend::Sqlite)
-        .await
-        .expect("sqlite is always there");
-    let doc: Value = env
-        .http
-        .get(env.url("/openapi.json"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let (env, doc) = served_document().await;
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
             for (status, response) in operation["responses"].as_object().expect("responses") {
