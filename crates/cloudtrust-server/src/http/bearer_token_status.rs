@@ -7,12 +7,13 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TokenIntrospection;
 
 use super::basic::client_authentication;
 use super::errors::OAuthError;
+use super::no_store;
 use super::oauth::is_form;
 use super::path::PathText;
 use crate::auth::{Auth, TokenQuery};
@@ -90,13 +91,6 @@ impl Asked {
             token: &self.token,
         }
     }
-}
-
-fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 /// `POST /cctrustoauth2/{customerid}/tokens/introspect`: whether one of the calling client's

@@ -39,6 +39,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiErrorResponse> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         ApiErrorResponse::bad_request("invalidJson", format!("The body is not JSON: {e}"), "body")
     })?;
+    // serde also reads a struct from an array, field by field; every body here is an object.
+    if !value.is_object() {
+        return Err(ApiErrorResponse::bad_request(
+            "invalidJson",
+            "The body must be a JSON object",
+            "body",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let error = e.into_inner();
@@ -222,6 +230,15 @@ mod tests {
         assert_eq!(refused.body().name(), "invalidJson");
         assert_eq!(refused.body().parameter("name"), Some(r#""""#));
         assert_eq!(refused.body().detail, r#""" cannot be set here"#);
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        for body in [&b"[\"x\"]"[..], b"[]", b"\"x\"", b"null", b"1"] {
+            let refused = parse::<Strict>(body).expect_err("refused");
+            assert_eq!(refused.body().name(), "invalidJson");
+            assert_eq!(refused.body().detail, "The body must be a JSON object");
+        }
     }
 
     #[test]

@@ -28,13 +28,23 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use errors::ApiErrorResponse;
 pub use state::{BodyLimit, PublicUrl, ServiceSet, Services};
+
+/// `response`, never stored by a cache on the way (`no-store`, and `Pragma: no-cache` for
+/// HTTP/1.0 caches): every answer that carries a token (RFC 6749 §5.1).
+pub fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
 
 /// Every JSON endpoint, each declared once: its route and its OpenAPI operation come from the
 /// handler's `#[utoipa::path]`.

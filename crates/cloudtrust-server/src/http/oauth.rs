@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::ClientCredentialsResponse;
 
@@ -110,11 +110,7 @@ pub async fn client_credentials(
         access_token: issued.token.token,
         expires_in: auth.token_lifetime_secs().to_string(),
     };
-    let mut response = axum::Json(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(super::no_store(axum::Json(body).into_response()))
 }
 
 #[cfg(test)]

@@ -97,10 +97,7 @@ pub async fn trust_token(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
-    // A token is never stored by a cache on the way (RFC 6749 §5.1).
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(super::no_store(response))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::WorkspaceTokenResponse;
 
@@ -27,11 +27,7 @@ pub fn token_response(set: TokenSet) -> Response {
         id_token: set.id_token,
         refresh_token: set.refresh_token,
     };
-    let mut response = axum::Json(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
+    crate::http::no_store(axum::Json(body).into_response())
 }
 
 fn refused(refusal: GrantRefusal) -> OAuthError {

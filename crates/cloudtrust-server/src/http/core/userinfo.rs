@@ -19,6 +19,7 @@ use crate::domain::workspace_sign_in::tokens::UserInfo;
 use crate::http::bearer::parse_authorization;
 use crate::http::errors::OAuthError;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::http::no_store;
 
 /// An RFC 6750 refusal: `401` (or `403` for `insufficient_scope`) with `WWW-Authenticate`.
 fn bearer_refusal(status: StatusCode, error: Option<&str>, description: &str) -> Response {
@@ -145,14 +146,6 @@ async fn named_token(
     let token = form.required("token")?.to_owned();
     form.get("token_type_hint")?;
     Ok((client, token))
-}
-
-/// `response`, never to be cached.
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// `POST /core/connect/introspect` (RFC 7662): whether a token of the authenticated private
