@@ -11,6 +11,10 @@
 //!   calls for cloudtrust's APIs, listings as [`Stream`](futures_util::Stream)s that follow
 //!   continuation tokens.
 //!
+//! A third part, [`verify`] (features `verify` and `axum`, on by default), is for services that
+//! *receive* cloudtrust tokens: a [`verify::Verifier`] checks them offline against the issuer's
+//! published keys, and an axum extractor and middleware answer refusals as Citrix Cloud does.
+//!
 //! The same code works against real Citrix Cloud, in the customer's [`Region`], and against a
 //! cloudtrust server at any base URL:
 //!
@@ -65,6 +69,8 @@ mod api;
 mod error;
 mod retry;
 mod token;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 pub use api::ApiClient;
 pub use error::ClientError;

@@ -42,6 +42,21 @@ pub struct ApiErrorParameter {
 pub const API_ERROR_TYPE_PREFIX: &str = "https://errors-api.cloud.com/common/";
 
 impl ApiError {
+    /// The error called `name` (`authentication`, `notFound`, …) with its parameters.
+    pub fn new(name: &str, detail: impl Into<String>, parameters: &[(&str, &str)]) -> Self {
+        ApiError {
+            error_type: format!("{API_ERROR_TYPE_PREFIX}{name}"),
+            detail: detail.into(),
+            parameters: parameters
+                .iter()
+                .map(|(name, value)| ApiErrorParameter {
+                    name: (*name).to_owned(),
+                    value: (*value).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
     /// The error name: the last segment of `type` (`authentication`, `notFound`, …).
     pub fn name(&self) -> &str {
         self.error_type

@@ -5,6 +5,7 @@
 //! a contract with existing clients and must not be renamed.
 
 pub mod admin;
+pub mod authorization;
 pub mod error;
 pub mod me;
 pub mod oidc;

@@ -2,7 +2,6 @@
 //! pages, errors, and a new token after the server stops accepting the old one.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cloudtrust_client::ClientError;
@@ -12,8 +11,6 @@ use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::paging::PageRequest;
 use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::domain::workspace_clients::{ClientType, NewWorkspaceClient};
-use cloudtrust_server::keys::rotation;
-use cloudtrust_server::{Foundation, SystemClock};
 use futures_util::TryStreamExt;
 
 use crate::{CUSTOMER, OWNER, Server, eventually};
@@ -181,28 +178,7 @@ async fn a_refused_token_is_replaced_and_the_call_sent_again() {
 
     // Retire the key that signed the cached token, as after a leak: the server refuses
     // every token it signed, though none has expired.
-    let foundation = Foundation::open(server.config.clone(), Arc::new(SystemClock))
-        .await
-        .expect("foundation");
-    let previous = rotation::list(&foundation.store, &SystemClock)
-        .await
-        .expect("keys")
-        .into_iter()
-        .find(|k| k.status == "active")
-        .expect("an active key");
-    rotation::rotate(
-        &foundation.store,
-        &foundation.kek,
-        foundation.config.signing_algorithm,
-        &SystemClock,
-        3600,
-    )
-    .await
-    .expect("rotated");
-    rotation::retire(&foundation.store, &SystemClock, &previous.kid)
-        .await
-        .expect("retired");
-    foundation.store.close().await;
+    server.rotate_signing_key(true).await;
     let refused = eventually(Duration::from_secs(10), || async {
         server.me(&old).await == 401
     })

@@ -5,6 +5,7 @@
 mod api;
 mod peer;
 mod token_source;
+mod verify;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +17,8 @@ use cloudtrust_server::domain::customers::Region;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::paging::PageRequest;
 use cloudtrust_server::domain::permissions::Access;
-use cloudtrust_server::{Config, RunningServer, SystemClock};
+use cloudtrust_server::keys::rotation;
+use cloudtrust_server::{Config, Foundation, RunningServer, SystemClock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The customer every test server has.
@@ -83,6 +85,37 @@ impl Server {
             secret: created.secret,
             _data_dir: data_dir,
         }
+    }
+
+    /// Makes a new signing key the one that signs, through the database as `cloudtrust keys
+    /// rotate` does; with `retire_previous`, the key it replaces is retired at once, as after
+    /// a leak. Returns the new key's id.
+    async fn rotate_signing_key(&self, retire_previous: bool) -> String {
+        let foundation = Foundation::open(self.config.clone(), Arc::new(SystemClock))
+            .await
+            .expect("foundation");
+        let previous = rotation::list(&foundation.store, &SystemClock)
+            .await
+            .expect("keys")
+            .into_iter()
+            .find(|k| k.status == "active")
+            .expect("an active key");
+        let new = rotation::rotate(
+            &foundation.store,
+            &foundation.kek,
+            foundation.config.signing_algorithm,
+            &SystemClock,
+            3600,
+        )
+        .await
+        .expect("rotated");
+        if retire_previous {
+            rotation::retire(&foundation.store, &SystemClock, &previous.kid)
+                .await
+                .expect("retired");
+        }
+        foundation.store.close().await;
+        new.kid
     }
 
     fn base(&self) -> &str {

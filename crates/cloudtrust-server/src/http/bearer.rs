@@ -18,29 +18,9 @@ use crate::regions::Serving;
 /// `Citrix-CustomerId`.
 pub static CITRIX_CUSTOMER_ID: HeaderName = HeaderName::from_static("citrix-customerid");
 
-/// Extracts the token from an `Authorization` value, or `None` when the scheme is unknown.
-pub fn parse_authorization(value: &str) -> Option<&str> {
-    let value = value.trim();
-    let split = value.find(char::is_whitespace)?;
-    let (scheme, rest) = value.split_at(split);
-    let rest = rest.trim_start();
-    let token = if scheme.eq_ignore_ascii_case("cwsauth") {
-        let key = rest.get(..6)?;
-        if !key.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        rest[6..].trim_start().strip_prefix('=')?.trim_start()
-    } else if scheme.eq_ignore_ascii_case("bearer") {
-        rest
-    } else {
-        return None;
-    };
-    let token = token
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .next()
-        .unwrap_or_default();
-    (!token.is_empty()).then_some(token)
-}
+/// Extracts the token from an `Authorization` value (WIRE §4), or `None` when the scheme
+/// is unknown.
+pub use cloudtrust_proto::authorization::bearer_token as parse_authorization;
 
 fn customer_header(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -84,35 +64,5 @@ where
             return Err(ApiErrorResponse::served_elsewhere(&elsewhere));
         }
         Ok(caller)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_authorization;
-
-    #[test]
-    fn every_authorization_form_real_clients_send_is_understood() {
-        for value in [
-            "CwsAuth Bearer=abc.def.ghi",
-            "CWSAuth bearer=abc.def.ghi",
-            "CwsAuth Bearer=   abc.def.ghi",
-            "cwsauth  BEARER = abc.def.ghi",
-            "Bearer abc.def.ghi",
-            "bearer   abc.def.ghi  ",
-            "CwsAuth Bearer=abc.def.ghi, other=1",
-        ] {
-            assert_eq!(parse_authorization(value), Some("abc.def.ghi"), "{value}");
-        }
-        for value in [
-            "",
-            "CwsAuth",
-            "CwsAuth Bearer=",
-            "Basic YTpi",
-            "CwsAuth Token=abc",
-            "Bearer",
-        ] {
-            assert_eq!(parse_authorization(value), None, "{value}");
-        }
     }
 }
