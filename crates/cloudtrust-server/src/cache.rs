@@ -66,13 +66,22 @@ impl RevokedTokens {
 
 struct Table<V> {
     map: RwLock<HashMap<String, Option<Arc<V>>>>,
+    hits: metrics::Counter,
+    misses: metrics::Counter,
 }
 
 impl<V> Table<V> {
-    fn new() -> Self {
+    fn new(name: &'static str) -> Self {
+        let (hits, misses) = crate::metrics::cache_lookups(name);
         Table {
             map: RwLock::new(HashMap::new()),
+            hits,
+            misses,
         }
+    }
+
+    fn len(&self) -> usize {
+        self.map.read().len()
     }
 
     async fn get_or_load<F, Fut>(
@@ -87,8 +96,10 @@ impl<V> Table<V> {
     {
         let trusted = cache.trusted.load(Ordering::Acquire);
         if trusted && let Some(hit) = self.map.read().get(key) {
+            self.hits.increment(1);
             return Ok(hit.clone());
         }
+        self.misses.increment(1);
         let epoch = cache.epoch.load(Ordering::Acquire);
         let loaded = load().await?.map(Arc::new);
         if trusted && cache.epoch.load(Ordering::Acquire) == epoch {
@@ -136,13 +147,22 @@ impl AuthCache {
     pub fn new(store: Store) -> Self {
         AuthCache {
             store,
-            clients: Table::new(),
-            administrators: Table::new(),
-            customers: Table::new(),
+            clients: Table::new("clients"),
+            administrators: Table::new("administrators"),
+            customers: Table::new("customers"),
             revoked: RevokedTokens::new(),
             epoch: AtomicU64::new(0),
             trusted: AtomicBool::new(false),
         }
+    }
+
+    /// How many entries each table holds, by name.
+    pub fn entries(&self) -> [(&'static str, usize); 3] {
+        [
+            ("clients", self.clients.len()),
+            ("administrators", self.administrators.len()),
+            ("customers", self.customers.len()),
+        ]
     }
 
     /// Whether changes are being followed. While they are not (before the follower starts,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::keys::KeyRing;
-use crate::store::Store;
+use crate::store::{PoolStatus, Store};
 
 /// The readiness check.
 #[derive(Clone, Debug)]
@@ -17,6 +17,16 @@ impl Health {
     /// A check of `store` and `keys`.
     pub fn new(store: Store, keys: Arc<KeyRing>) -> Self {
         Health { store, keys }
+    }
+
+    /// How the database's connection pool is used.
+    pub fn pool_status(&self) -> PoolStatus {
+        self.store.pool_status()
+    }
+
+    /// When the signing key in use was made, unix seconds.
+    pub fn signing_key_since(&self) -> i64 {
+        self.keys.current().signing_since
     }
 
     /// The id of the signing key in use, once the database has answered.

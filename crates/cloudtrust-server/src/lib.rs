@@ -20,6 +20,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod links;
+pub mod metrics;
 pub mod notify;
 pub mod private_files;
 pub mod regions;

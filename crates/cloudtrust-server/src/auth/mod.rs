@@ -45,6 +45,18 @@ pub enum Refusal {
     Busy(u64),
 }
 
+impl Refusal {
+    /// The refusal's name in metrics: `invalid`, `throttled`, `elsewhere` or `busy`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Invalid => "invalid",
+            Refusal::Throttled(_) => "throttled",
+            Refusal::Elsewhere(_) => "elsewhere",
+            Refusal::Busy(_) => "busy",
+        }
+    }
+}
+
 /// What checking a credential found: what it stands for (`Ok`), or why it was refused.
 pub type Outcome<T> = std::result::Result<T, Refusal>;
 
@@ -127,6 +139,11 @@ impl Auth {
             tokens,
             hashing: password::hashing_gate(),
         }
+    }
+
+    /// How many entries each table of the authentication cache holds.
+    pub fn cache_entries(&self) -> [(&'static str, usize); 3] {
+        self.cache.entries()
     }
 
     /// Lifetime of bearer tokens in seconds.

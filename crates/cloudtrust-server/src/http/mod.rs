@@ -35,6 +35,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use errors::ApiErrorResponse;
+
+use crate::auth::Outcome;
+use crate::metrics;
 pub use state::{BodyLimit, PublicUrl, ServiceSet, Services};
 
 /// `response`, never stored by a cache on the way (`no-store`, and `Pragma: no-cache` for
@@ -44,6 +47,19 @@ pub fn no_store(mut response: Response) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// `outcome`, counted in the token metrics of `endpoint` and `grant`.
+pub(crate) fn counted<T>(
+    endpoint: &'static str,
+    grant: &'static str,
+    outcome: Outcome<T>,
+) -> Outcome<T> {
+    match &outcome {
+        Ok(_) => metrics::token_issued(endpoint, grant),
+        Err(refusal) => metrics::token_refused(endpoint, grant, refusal.reason()),
+    }
+    outcome
 }
 
 /// Every JSON endpoint, each declared once: its route and its OpenAPI operation come from the
@@ -96,6 +112,7 @@ pub fn api_routes() -> OpenApiRouter<Services> {
         .routes(routes!(core::userinfo::introspect))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
 }
 
 /// Every route of the server, with the middleware every request goes through; request bodies
@@ -138,6 +155,7 @@ pub fn router(services: Services, body_read_timeout: std::time::Duration) -> Rou
         )
         .merge(web::routes())
         .merge(core::routes())
+        .route_layer(axum::middleware::from_fn(middleware::mark_route))
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
         .layer(DefaultBodyLimit::max(limit))

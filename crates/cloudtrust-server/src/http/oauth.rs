@@ -101,9 +101,10 @@ pub async fn client_credentials(
     }
     let (client_id, client_secret, used_basic) =
         client_authentication(&headers, form.client_id, form.client_secret)?;
-    let issued = auth
+    let outcome = auth
         .issue_api_client_token(&serving, source, &customer, &client_id, &client_secret)
-        .await?
+        .await?;
+    let issued = super::counted("oauth2", CLIENT_CREDENTIALS, outcome)
         .map_err(|refusal| OAuthError::refused(refusal, used_basic))?;
     let body = ClientCredentialsResponse {
         token_type: "bearer".to_owned(),

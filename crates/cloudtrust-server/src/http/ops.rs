@@ -1,12 +1,19 @@
 //! Health endpoints for orchestrators: `/healthz` (the process answers) and `/readyz` (the
 //! database answers and signing keys are loaded).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::ApiErrorResponse;
+use crate::auth::Auth;
+use crate::clock::Clock;
 use crate::health::Health;
+use crate::metrics::{self, CACHE_ENTRIES, DB_CONNECTIONS, DB_CONNECTIONS_MAX, SIGNING_KEY_AGE};
 
 /// Liveness.
 #[utoipa::path(
@@ -18,6 +25,40 @@ use crate::health::Health;
 )]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// Prometheus metrics, in its text format; the gauges are read at each scrape.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "Operations",
+    responses((status = 200, description = "Prometheus metrics (text exposition format 0.0.4)", content_type = "text/plain", body = String))
+)]
+pub async fn metrics(
+    State(health): State<Health>,
+    State(auth): State<Arc<Auth>>,
+    State(clock): State<Arc<dyn Clock>>,
+) -> Response {
+    let pool = health.pool_status();
+    let in_use = pool.open.saturating_sub(pool.idle);
+    metrics::gauge(DB_CONNECTIONS, &[("state", "idle")], f64::from(pool.idle));
+    metrics::gauge(DB_CONNECTIONS, &[("state", "in_use")], f64::from(in_use));
+    metrics::gauge(DB_CONNECTIONS_MAX, &[], f64::from(pool.max));
+    for (table, entries) in auth.cache_entries() {
+        metrics::gauge(CACHE_ENTRIES, &[("table", table)], entries as f64);
+    }
+    let age = clock
+        .now()
+        .saturating_sub(health.signing_key_since())
+        .max(0);
+    metrics::gauge(SIGNING_KEY_AGE, &[], age as f64);
+    let mut response = metrics::render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 /// Readiness.

@@ -16,6 +16,7 @@ use time::macros::format_description;
 use super::basic::{Basic, basic_credentials};
 use super::bearer::parse_authorization;
 use super::json::Query;
+use super::oauth::CLIENT_CREDENTIALS;
 use crate::auth::{Auth, Refusal};
 use crate::domain::administrators::Administrator;
 use crate::domain::customers::Customer;
@@ -23,6 +24,10 @@ use crate::domain::smart_keys::role;
 use crate::domain::tokens::SMART_LIFETIME_SECS;
 use crate::error::Error;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::metrics;
+
+/// The Smart Tools token endpoint, as metrics name it.
+const SMART: &str = "smart";
 
 /// An error of the Smart Tools API: Spring's OAuth 2.0 error body.
 #[derive(Debug)]
@@ -246,6 +251,9 @@ pub async fn token(
     let (owner, customer) = auth
         .authenticate_smart_key(source, &api_key, &secret)
         .await?
+        .inspect_err(|refusal| {
+            metrics::token_refused(SMART, CLIENT_CREDENTIALS, refusal.reason());
+        })
         .map_err(|refusal| match refusal {
             Refusal::Throttled(wait) | Refusal::Busy(wait) => SmartError::throttled(wait),
             Refusal::Invalid | Refusal::Elsewhere(_) => SmartError::unauthorized(),
@@ -253,10 +261,12 @@ pub async fn token(
     let granted_role = role(&owner.access);
     if customer.company_id != company || !granted_role.eq_ignore_ascii_case(wanted_role) {
         tracing::info!(administrator = %owner.id, "Smart Tools token refused: scope not held");
+        metrics::token_refused(SMART, CLIENT_CREDENTIALS, "invalid_scope");
         return Err(SmartError::unauthorized());
     }
     let scope = vec![company.to_string(), granted_role.to_owned()];
     let (token, claims) = auth.issue_smart_token(&owner, &customer, &api_key, scope.clone())?;
+    metrics::token_issued(SMART, CLIENT_CREDENTIALS);
     let body = SmartToken {
         expired: false,
         token_type_camel: "bearer".to_owned(),

@@ -75,9 +75,10 @@ pub async fn trust_token(
         return Err(OAuthError::unsupported_media_type("application/json"));
     }
     let (client_id, client_secret) = credentials(&body)?;
-    let issued = auth
+    let outcome = auth
         .issue_api_client_token(&serving, source, &customer, &client_id, &client_secret)
-        .await?
+        .await?;
+    let issued = super::counted("trust", "client_credentials", outcome)
         .map_err(|refusal| OAuthError::refused(refusal, false))?;
     let id_token = auth.issue_id_token(&serving, &issued)?;
     let lifetime = auth.token_lifetime_secs().unsigned_abs();

@@ -42,6 +42,17 @@ pub enum Backend {
     Postgres,
 }
 
+/// How the connection pool is used (see [`Store::pool_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
 /// A pool of connections to the database.
 #[derive(Clone)]
 pub struct Store {
@@ -157,6 +168,15 @@ impl Store {
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(Tx(tx))
+    }
+
+    /// The pool's connections: open, of which idle, and the most it opens.
+    pub fn pool_status(&self) -> PoolStatus {
+        PoolStatus {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     /// A connection from the pool, for reads outside a transaction.

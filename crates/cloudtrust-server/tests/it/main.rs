@@ -26,6 +26,7 @@ mod go_sdk;
 mod key_rotation;
 mod logging;
 mod mail;
+mod metrics;
 mod nodes;
 mod openapi;
 mod ops;

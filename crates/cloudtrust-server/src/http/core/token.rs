@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::domain::workspace_sign_in::{GrantRefusal, TokenSet, WorkspaceSignIn};
 use crate::http::errors::OAuthError;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::metrics;
 use crate::regions::Serving;
 
 /// The answer to a granted request, never cached.
@@ -92,5 +93,14 @@ pub async fn token(
             .refresh(&client, token, form.get("scope")?, &issuer)
             .await?
     };
+    let grant = if grant_type == "authorization_code" {
+        "authorization_code"
+    } else {
+        "refresh_token"
+    };
+    match &outcome {
+        Ok(_) => metrics::token_issued("core", grant),
+        Err(_) => metrics::token_refused("core", grant, "invalid_grant"),
+    }
     outcome.map(token_response).map_err(refused)
 }

@@ -12,14 +12,15 @@ pub mod request_id;
 pub mod security_headers;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
 use super::BodyLimit;
+use crate::metrics;
 use crate::regions::Regions;
 
 /// What the layer needs.
@@ -39,6 +40,8 @@ pub async fn around_every_request(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
     let over_tls = request.extensions().get::<region::OverTls>().is_some();
     let client = client_address::resolve(&context.regions, &mut request);
     let transaction = request_id::begin(&mut request, client);
@@ -52,5 +55,24 @@ pub async fn around_every_request(
     request_id::end(&transaction, &mut response);
     region::end(geo, &mut response);
     security_headers::apply(&mut response, over_tls);
+    let route = response.extensions().get::<MatchedPath>();
+    let route = route.map_or("unmatched", MatchedPath::as_str);
+    metrics::request_done(
+        method.as_str(),
+        route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Hands the route a request matched to the layer around it, which runs before routing and
+/// so cannot see it otherwise: request latency is labelled by route template, never by path.
+pub async fn mark_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
     response
 }

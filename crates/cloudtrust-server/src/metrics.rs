@@ -1,0 +1,144 @@
+//! Prometheus metrics (`GET /metrics`): what the token endpoints issued and refused, how long
+//! requests took per route, how the authentication cache and the database pool are doing, and
+//! how old the signing key is.
+//!
+//! One recorder serves the whole process, installed on first use; counters on the token
+//! endpoint's hot path are registered once and then only incremented (an atomic add).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{Counter, Unit, counter, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Tokens issued, by `endpoint` (`oauth2`, `trust`, `smart`, `core`) and `grant`.
+pub const TOKENS_ISSUED: &str = "cloudtrust_tokens_issued_total";
+/// Credentials checked and refused at a token endpoint, by `endpoint`, `grant` and `reason`
+/// (`invalid`, `throttled`, `busy`, `elsewhere`, `invalid_grant`).
+pub const TOKENS_REFUSED: &str = "cloudtrust_tokens_refused_total";
+/// Requests refused because their client or source failed too often, by `endpoint`.
+pub const THROTTLED: &str = "cloudtrust_throttled_requests_total";
+/// Request latency, by `method`, `route` (the route's template) and `status` class.
+pub const REQUEST_DURATION: &str = "cloudtrust_http_request_duration_seconds";
+/// Lookups in the authentication cache, by `table` and `result` (`hit`, `miss`).
+pub const CACHE_LOOKUPS: &str = "cloudtrust_cache_lookups_total";
+/// Entries in the authentication cache, by `table`.
+pub const CACHE_ENTRIES: &str = "cloudtrust_cache_entries";
+/// Database connections, by `state` (`idle`, `in_use`).
+pub const DB_CONNECTIONS: &str = "cloudtrust_db_pool_connections";
+/// The most database connections the pool opens.
+pub const DB_CONNECTIONS_MAX: &str = "cloudtrust_db_pool_max_connections";
+/// Seconds since the signing key in use was made.
+pub const SIGNING_KEY_AGE: &str = "cloudtrust_signing_key_age_seconds";
+
+/// Latency buckets, in seconds: fine below 10 ms, where the token endpoint answers.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static API_CLIENT_TOKENS: OnceLock<Counter> = OnceLock::new();
+
+/// The process's recorder, installed on first use. When the embedding program installed a
+/// recorder of its own, metrics go there and this one renders nothing.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_ok() {
+            describe();
+        }
+        handle
+    })
+}
+
+fn describe() {
+    describe_counter!(TOKENS_ISSUED, "Tokens issued by the token endpoints");
+    describe_counter!(
+        TOKENS_REFUSED,
+        "Credentials checked and refused by the token endpoints"
+    );
+    describe_counter!(THROTTLED, "Token requests refused for too many failures");
+    describe_histogram!(REQUEST_DURATION, Unit::Seconds, "Request latency per route");
+    describe_counter!(CACHE_LOOKUPS, "Authentication cache lookups");
+    describe_gauge!(CACHE_ENTRIES, "Authentication cache entries");
+    describe_gauge!(DB_CONNECTIONS, "Database connections of the pool");
+    describe_gauge!(DB_CONNECTIONS_MAX, "The most connections the pool opens");
+    describe_gauge!(
+        SIGNING_KEY_AGE,
+        Unit::Seconds,
+        "Age of the signing key in use"
+    );
+}
+
+/// The metrics in Prometheus's text format.
+pub fn render() -> String {
+    let handle = handle();
+    handle.run_upkeep();
+    handle.render()
+}
+
+/// A token issued at `endpoint` for `grant`.
+pub fn token_issued(endpoint: &'static str, grant: &'static str) {
+    if (endpoint, grant) == ("oauth2", "client_credentials") {
+        // The hot path: registered once, then an atomic add.
+        API_CLIENT_TOKENS
+            .get_or_init(|| {
+                handle();
+                counter!(TOKENS_ISSUED, "endpoint" => endpoint, "grant" => grant)
+            })
+            .increment(1);
+    } else {
+        counter!(TOKENS_ISSUED, "endpoint" => endpoint, "grant" => grant).increment(1);
+    }
+}
+
+/// Credentials refused at `endpoint` for `grant`, for `reason`.
+pub fn token_refused(endpoint: &'static str, grant: &'static str, reason: &'static str) {
+    counter!(TOKENS_REFUSED, "endpoint" => endpoint, "grant" => grant, "reason" => reason)
+        .increment(1);
+    if reason == "throttled" {
+        counter!(THROTTLED, "endpoint" => endpoint).increment(1);
+    }
+}
+
+/// The cache counters of `table`, registered once by the cache.
+pub fn cache_lookups(table: &'static str) -> (Counter, Counter) {
+    handle();
+    (
+        counter!(CACHE_LOOKUPS, "table" => table, "result" => "hit"),
+        counter!(CACHE_LOOKUPS, "table" => table, "result" => "miss"),
+    )
+}
+
+/// A request to `route` (its template, or `unmatched`) answered with `status` after
+/// `elapsed`.
+pub fn request_done(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let class = match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    metrics::histogram!(
+        REQUEST_DURATION,
+        "method" => method.to_owned(),
+        "route" => route.to_owned(),
+        "status" => class
+    )
+    .record(elapsed.as_secs_f64());
+}
+
+/// Sets a gauge read at scrape time.
+pub fn gauge(name: &'static str, labels: &[(&'static str, &'static str)], value: f64) {
+    let labels: Vec<metrics::Label> = labels
+        .iter()
+        .map(|(k, v)| metrics::Label::from_static_parts(k, v))
+        .collect();
+    metrics::gauge!(name, labels).set(value);
+}
