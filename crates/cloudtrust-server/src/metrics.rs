@@ -28,6 +28,12 @@ pub const CACHE_ENTRIES: &str = "cloudtrust_cache_entries";
 pub const DB_CONNECTIONS: &str = "cloudtrust_db_pool_connections";
 /// The most database connections the pool opens.
 pub const DB_CONNECTIONS_MAX: &str = "cloudtrust_db_pool_max_connections";
+/// 1 while the change notifications are followed (the cache is trusted), else 0.
+pub const CHANGES_FOLLOWED: &str = "cloudtrust_change_notifications_connected";
+/// Token usage records (and, with `audit_each_token`, system-log records) not yet written.
+pub const USAGE_PENDING: &str = "cloudtrust_usage_pending_records";
+/// Age of the oldest usage or system-log record not yet written; 0 when none waits.
+pub const USAGE_UNWRITTEN: &str = "cloudtrust_usage_unwritten_seconds";
 /// Seconds since the signing key in use was made.
 pub const SIGNING_KEY_AGE: &str = "cloudtrust_signing_key_age_seconds";
 
@@ -72,6 +78,16 @@ fn describe() {
         SIGNING_KEY_AGE,
         Unit::Seconds,
         "Age of the signing key in use"
+    );
+    describe_gauge!(
+        CHANGES_FOLLOWED,
+        "Whether change notifications are followed"
+    );
+    describe_gauge!(USAGE_PENDING, "Usage and token records not yet written");
+    describe_gauge!(
+        USAGE_UNWRITTEN,
+        Unit::Seconds,
+        "Age of the oldest record not yet written"
     );
 }
 

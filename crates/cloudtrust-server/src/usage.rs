@@ -3,6 +3,7 @@
 //! the failed attempts (wrong secret or customer).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -62,6 +63,8 @@ struct IssuedToken {
 pub struct UsageRecorder {
     pending: Mutex<HashMap<String, Usage>>,
     each_token: Option<Mutex<Vec<IssuedToken>>>,
+    /// When the oldest record not yet written was made (unix seconds), 0 when none waits.
+    pending_since: AtomicI64,
 }
 
 /// Tokens kept for per-token records, to bound memory if the database is unreachable for long:
@@ -74,7 +77,29 @@ impl UsageRecorder {
         UsageRecorder {
             pending: Mutex::default(),
             each_token: each_token.then(Mutex::default),
+            pending_since: AtomicI64::new(0),
         }
+    }
+
+    /// How many clients' usage and tokens wait to be written.
+    pub fn pending_records(&self) -> usize {
+        let tokens = self.each_token.as_ref().map_or(0, |t| t.lock().len());
+        self.pending.lock().len() + tokens
+    }
+
+    /// When the oldest record not yet written was made, if one waits.
+    pub fn unwritten_since(&self) -> Option<i64> {
+        let since = self.pending_since.load(Ordering::Acquire);
+        (since > 0).then_some(since)
+    }
+
+    /// Notes that a record made at `at` waits, keeping the oldest such time.
+    fn waiting_since(&self, at: i64) {
+        let _ = self
+            .pending_since
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |since| {
+                (since == 0 || at < since).then_some(at.max(1))
+            });
     }
 
     /// Notes that `client` got the token `jti` at `at`. Cheap: one map update under a short
@@ -93,6 +118,9 @@ impl UsageRecorder {
             }
         }
         let mut pending = self.pending.lock();
+        if pending.is_empty() {
+            self.waiting_since(at);
+        }
         let usage = match pending.get_mut(&client.id) {
             Some(usage) => usage,
             None => pending
@@ -107,6 +135,9 @@ impl UsageRecorder {
     /// sent from `from`.
     pub fn record_failure(&self, client: &ApiClientCredential, at: i64, from: std::net::IpAddr) {
         let mut pending = self.pending.lock();
+        if pending.is_empty() {
+            self.waiting_since(at);
+        }
         let usage = pending
             .entry(client.id.clone())
             .or_insert_with(|| Usage::new(client));
@@ -119,7 +150,11 @@ impl UsageRecorder {
 
     /// Writes what was gathered in one transaction. On failure the batch is put back.
     pub async fn flush(&self, store: &Store) -> Result<()> {
-        let batch = std::mem::take(&mut *self.pending.lock());
+        let (batch, since) = {
+            let mut pending = self.pending.lock();
+            let since = self.pending_since.swap(0, Ordering::AcqRel);
+            (std::mem::take(&mut *pending), since)
+        };
         let tokens = match &self.each_token {
             Some(tokens) => std::mem::take(&mut *tokens.lock()),
             None => Vec::new(),
@@ -130,6 +165,9 @@ impl UsageRecorder {
         match write(store, &batch, &tokens).await {
             Ok(()) => Ok(()),
             Err(e) => {
+                if since > 0 {
+                    self.waiting_since(since);
+                }
                 if let Some(pending_tokens) = &self.each_token {
                     let mut pending_tokens = pending_tokens.lock();
                     let newer = std::mem::replace(&mut *pending_tokens, tokens);
@@ -223,4 +261,62 @@ async fn write(
         }
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UsageRecorder;
+    use crate::domain::api_clients::ApiClientCredential;
+    use crate::store::Store;
+
+    fn client(id: &str) -> ApiClientCredential {
+        ApiClientCredential {
+            id: id.to_owned(),
+            name: "ci".to_owned(),
+            customer_id: "acme".to_owned(),
+            owner_id: "owner".to_owned(),
+            secret_hash: [0; 32],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_oldest_unwritten_record_is_known_until_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/usage.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url).await.expect("store");
+        store.migrate().await.expect("migrated");
+        let usage = UsageRecorder::new(true);
+        assert_eq!(
+            (usage.pending_records(), usage.unwritten_since()),
+            (0, None)
+        );
+
+        usage.record(&client("a"), "jti-1", 100);
+        usage.record(&client("b"), "jti-2", 130);
+        assert_eq!(usage.unwritten_since(), Some(100), "the oldest one");
+        assert_eq!(
+            usage.pending_records(),
+            4,
+            "two clients' usage and two tokens"
+        );
+
+        // The database is gone: the records wait on, as old as before.
+        let closed = Store::connect(&url).await.expect("store");
+        closed.close().await;
+        assert!(usage.flush(&closed).await.is_err());
+        assert_eq!(usage.unwritten_since(), Some(100));
+        assert_eq!(usage.pending_records(), 4);
+
+        usage.flush(&store).await.expect("written");
+        assert_eq!(
+            (usage.pending_records(), usage.unwritten_since()),
+            (0, None)
+        );
+        usage.record(&client("a"), "jti-3", 200);
+        assert_eq!(
+            usage.unwritten_since(),
+            Some(200),
+            "a new wait starts with the next record"
+        );
+    }
 }

@@ -141,6 +141,17 @@ impl Auth {
         }
     }
 
+    /// Whether the cache follows changes (the change notifications are connected); while it
+    /// does not, every token request reads the database.
+    pub fn follows_changes(&self) -> bool {
+        self.cache.is_trusted()
+    }
+
+    /// Token usage waiting to be written: how many records, and since when the oldest.
+    pub fn usage_backlog(&self) -> (usize, Option<i64>) {
+        (self.usage.pending_records(), self.usage.unwritten_since())
+    }
+
     /// How many entries each table of the authentication cache holds.
     pub fn cache_entries(&self) -> [(&'static str, usize); 3] {
         self.cache.entries()

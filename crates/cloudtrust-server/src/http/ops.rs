@@ -13,7 +13,10 @@ use super::errors::ApiErrorResponse;
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::health::Health;
-use crate::metrics::{self, CACHE_ENTRIES, DB_CONNECTIONS, DB_CONNECTIONS_MAX, SIGNING_KEY_AGE};
+use crate::metrics::{
+    self, CACHE_ENTRIES, CHANGES_FOLLOWED, DB_CONNECTIONS, DB_CONNECTIONS_MAX, SIGNING_KEY_AGE,
+    USAGE_PENDING, USAGE_UNWRITTEN,
+};
 
 /// Liveness.
 #[utoipa::path(
@@ -48,11 +51,15 @@ pub async fn metrics(
     for (table, entries) in auth.cache_entries() {
         metrics::gauge(CACHE_ENTRIES, &[("table", table)], entries as f64);
     }
-    let age = clock
-        .now()
-        .saturating_sub(health.signing_key_since())
-        .max(0);
+    let now = clock.now();
+    let age = now.saturating_sub(health.signing_key_since()).max(0);
     metrics::gauge(SIGNING_KEY_AGE, &[], age as f64);
+    let followed = if auth.follows_changes() { 1.0 } else { 0.0 };
+    metrics::gauge(CHANGES_FOLLOWED, &[], followed);
+    let (pending, since) = auth.usage_backlog();
+    metrics::gauge(USAGE_PENDING, &[], pending as f64);
+    let unwritten = since.map_or(0, |since| now.saturating_sub(since).max(0));
+    metrics::gauge(USAGE_UNWRITTEN, &[], unwritten as f64);
     let mut response = metrics::render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

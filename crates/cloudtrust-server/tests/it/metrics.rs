@@ -70,5 +70,10 @@ db_test! {
         assert!(lookups >= 2.0, "each token looked the client up: {lookups}");
         let age = sample(&after, "cloudtrust_signing_key_age_seconds", &[]).expect("key age");
         assert!((0.0..3600.0).contains(&age), "{age}");
+        let followed = sample(&after, "cloudtrust_change_notifications_connected", &[]).expect("changes");
+        assert_eq!(followed, 1.0, "the change notifications are followed");
+        assert!(sample(&after, "cloudtrust_usage_pending_records", &[]).is_some());
+        let unwritten = sample(&after, "cloudtrust_usage_unwritten_seconds", &[]).expect("unwritten");
+        assert!((0.0..60.0).contains(&unwritten), "usage is written every few seconds: {unwritten}");
     }
 }
