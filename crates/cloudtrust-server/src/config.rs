@@ -103,6 +103,9 @@ pub struct Config {
     pub body_read_timeout: u64,
     /// Connections open at once, over every listener; one more is closed at once.
     pub max_connections: usize,
+    /// Address of a plain-HTTP listener serving only `/metrics`; when set, the main listeners
+    /// answer `/metrics` with 404, so that it need not be exposed to clients.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             global_host: Some("api.cloud.com".to_owned()),
             trusted_proxies: Vec::new(),
             tls_listen: None,
+            metrics_listen: None,
             tls_cert: None,
             tls_key: None,
             tls_dev: false,

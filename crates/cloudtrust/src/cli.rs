@@ -137,6 +137,9 @@ struct ServeArgs {
     /// Address for HTTPS (default 127.0.0.1:8443).
     #[arg(long, value_name = "ADDR")]
     tls_listen: Option<SocketAddr>,
+    /// Serve `/metrics` on this address only (plain HTTP), not on the main listeners.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// Certificate chain (PEM) for HTTPS.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -310,6 +313,8 @@ struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     tls_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_key: Option<PathBuf>,
@@ -328,6 +333,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         overrides.public_url = args.public_url.clone();
         overrides.tls_dev = args.tls_dev.then_some(true);
         overrides.tls_listen = args.tls_listen;
+        overrides.metrics_listen = args.metrics_listen;
         overrides.tls_cert = args.tls_cert.clone();
         overrides.tls_key = args.tls_key.clone();
     }

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::http::middleware::region::OverTls;
 use crate::http::web::session::FormKey;
-use crate::http::{self, BodyLimit, PublicUrl, ServiceSet, Services};
+use crate::http::{self, BodyLimit, MetricsPlace, PublicUrl, ServiceSet, Services};
 use crate::jobs::{self, Jobs, SecretReminders};
 use crate::keys::KeyRing;
 use crate::notify::Notifier;
@@ -50,6 +50,8 @@ pub struct RunningServer {
     pub plain_addr: Option<SocketAddr>,
     /// The bound HTTPS address, when HTTPS is served.
     pub tls_addr: Option<SocketAddr>,
+    /// The bound address of the metrics listener, with `metrics_listen`.
+    pub metrics_addr: Option<SocketAddr>,
     /// The development certificates, with `tls_dev`.
     pub dev_certificates: Option<DevCertificates>,
     /// The public base URL (token `iss`).
@@ -67,6 +69,25 @@ type Listening = (
     axum_server::Handle<SocketAddr>,
     JoinHandle<std::io::Result<()>>,
 );
+
+/// Connections the metrics listener accepts at once.
+const METRICS_CONNECTIONS: usize = 16;
+
+/// Serves `router` over plain HTTP on `plain_listener`.
+fn serve_plain(
+    plain_listener: TcpListener,
+    capped: Capped,
+    limits: Limits,
+    router: axum::Router,
+) -> Listening {
+    let handle = axum_server::Handle::new();
+    let server = axum_server::Server::from_listener(plain_listener)
+        .acceptor(capped)
+        .handle(handle.clone());
+    let serve = listener::configure(server, limits)
+        .serve(router.into_make_service_with_connect_info::<SocketAddr>());
+    (handle, tokio::spawn(serve))
+}
 
 /// Binds `address` (port 0 picks a free port).
 async fn bind(address: SocketAddr, what: &str) -> Result<(TcpListener, SocketAddr)> {
@@ -187,6 +208,10 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         public_url: PublicUrl(Arc::from(issuer)),
         body_limit: BodyLimit(config.max_body_bytes),
         form_key: FormKey::new(&foundation.kek.derive(FORM_KEY_LABEL)),
+        metrics_place: match config.metrics_listen {
+            Some(_) => MetricsPlace::OwnListener,
+            None => MetricsPlace::Main,
+        },
     });
     Ok(Built {
         services,
@@ -306,6 +331,7 @@ impl RunningServer {
             .run(jobs.cancellation()),
         );
         let directory = services.directory.clone();
+        let metrics_router = http::metrics_router(services.clone());
         let router = http::router(
             services,
             Duration::from_secs(config.body_read_timeout.max(1)),
@@ -341,18 +367,27 @@ impl RunningServer {
         }
         let plain_addr = plain.as_ref().map(|(_, bound)| *bound);
         if let Some((plain_listener, _)) = plain {
-            let handle = axum_server::Handle::new();
-            let server = axum_server::Server::from_listener(plain_listener)
-                .acceptor(capped)
-                .handle(handle.clone());
-            let serve = listener::configure(server, limits)
-                .serve(router.into_make_service_with_connect_info::<SocketAddr>());
-            listeners.push((handle, tokio::spawn(serve)));
+            listeners.push(serve_plain(plain_listener, capped, limits, router));
+        }
+        let mut metrics_addr = None;
+        if let Some(address) = config.metrics_listen {
+            let (metrics_listener, bound) = bind(address, "metrics").await?;
+            // A scraper or two: a few connections are plenty, and the rest cannot crowd out
+            // clients of the main listeners.
+            let capped = Capped::new(METRICS_CONNECTIONS);
+            listeners.push(serve_plain(
+                metrics_listener,
+                capped,
+                limits,
+                metrics_router,
+            ));
+            metrics_addr = Some(bound);
         }
         Ok(RunningServer {
             addr,
             plain_addr,
             tls_addr,
+            metrics_addr,
             dev_certificates,
             base_url,
             foundation,

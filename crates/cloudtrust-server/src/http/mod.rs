@@ -38,7 +38,7 @@ use errors::ApiErrorResponse;
 
 use crate::auth::Outcome;
 use crate::metrics;
-pub use state::{BodyLimit, PublicUrl, ServiceSet, Services};
+pub use state::{BodyLimit, MetricsPlace, OnMetricsListener, PublicUrl, ServiceSet, Services};
 
 /// `response`, never stored by a cache on the way (`no-store`, and `Pragma: no-cache` for
 /// HTTP/1.0 caches): every answer that carries a token (RFC 6749 §5.1).
@@ -167,6 +167,15 @@ pub fn router(services: Services, body_read_timeout: std::time::Duration) -> Rou
             },
             middleware::around_every_request,
         ))
+        .with_state(services)
+}
+
+/// The router of the `metrics_listen` listener: `/metrics` and nothing else.
+pub fn metrics_router(services: Services) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
+        .layer(axum::Extension(OnMetricsListener))
         .with_state(services)
 }
 

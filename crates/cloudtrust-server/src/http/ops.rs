@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::ApiErrorResponse;
+use super::state::{MetricsPlace, OnMetricsListener};
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::health::Health;
@@ -36,13 +38,20 @@ pub async fn healthz() -> Json<Value> {
     path = "/metrics",
     operation_id = "getMetrics",
     tag = "Operations",
-    responses((status = 200, description = "Prometheus metrics (text exposition format 0.0.4)", content_type = "text/plain", body = String))
+    responses(
+        (status = 200, description = "Prometheus metrics (text exposition format 0.0.4)", content_type = "text/plain", body = String),
+        (status = 404, description = "Served on `metrics_listen` only", body = cloudtrust_proto::ApiError))
 )]
 pub async fn metrics(
     State(health): State<Health>,
     State(auth): State<Arc<Auth>>,
     State(clock): State<Arc<dyn Clock>>,
-) -> Response {
+    State(place): State<MetricsPlace>,
+    on_own_listener: Option<Extension<OnMetricsListener>>,
+) -> Result<Response, ApiErrorResponse> {
+    if place == MetricsPlace::OwnListener && on_own_listener.is_none() {
+        return Err(ApiErrorResponse::not_found("resource", ""));
+    }
     let pool = health.pool_status();
     let in_use = pool.open.saturating_sub(pool.idle);
     metrics::gauge(DB_CONNECTIONS, &[("state", "idle")], f64::from(pool.idle));
@@ -65,7 +74,7 @@ pub async fn metrics(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
-    response
+    Ok(response)
 }
 
 /// Readiness.

@@ -20,6 +20,19 @@ use crate::regions::Regions;
 #[derive(Debug, Clone)]
 pub struct PublicUrl(pub Arc<str>);
 
+/// Where `/metrics` is served: on the main listeners, or only on `metrics_listen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsPlace {
+    /// On the main listeners.
+    Main,
+    /// Only on its own listener.
+    OwnListener,
+}
+
+/// Marks the requests of the metrics listener.
+#[derive(Debug, Clone, Copy)]
+pub struct OnMetricsListener;
+
 /// The largest request body accepted, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
@@ -68,6 +81,7 @@ substates! {
     public_url: PublicUrl,
     body_limit: BodyLimit,
     form_key: FormKey,
+    metrics_place: MetricsPlace,
 }
 
 /// The services behind the HTTP surface.
@@ -96,4 +110,6 @@ pub struct ServiceSet {
     pub body_limit: BodyLimit,
     /// The key of the signed-out anti-forgery cookie.
     pub form_key: FormKey,
+    /// Where `/metrics` is served.
+    pub metrics_place: MetricsPlace,
 }

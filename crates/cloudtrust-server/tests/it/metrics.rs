@@ -2,7 +2,7 @@
 //! route template, and the gauges read at each scrape. One recorder serves the whole test
 //! process, so counts are compared before and after, as increases.
 
-use crate::support::{db_test, token_request};
+use crate::support::{Backend, Env, db_test, token_request};
 
 /// The value of the sample of `name` whose labels include every one of `labels`.
 fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -75,5 +75,46 @@ db_test! {
         assert!(sample(&after, "cloudtrust_usage_pending_records", &[]).is_some());
         let unwritten = sample(&after, "cloudtrust_usage_unwritten_seconds", &[]).expect("unwritten");
         assert!((0.0..60.0).contains(&unwritten), "usage is written every few seconds: {unwritten}");
+    }
+}
+
+/// SQLite only: the database does not change where a listener serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_metrics_listen_metrics_are_served_there_only() {
+    {
+        let env = Env::with(Backend::Sqlite, |config| {
+            config.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+        })
+        .await
+        .expect("server");
+        let main = env
+            .http
+            .get(env.url("/metrics"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(main.status(), 404, "not on the main listener");
+        let own = env.server.metrics_addr.expect("a metrics listener");
+        let metrics = env
+            .http
+            .get(format!("http://{own}/metrics"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(metrics.status(), 200);
+        assert!(
+            metrics
+                .text()
+                .await
+                .expect("text")
+                .contains("cloudtrust_signing_key_age_seconds")
+        );
+        let other = env
+            .http
+            .get(format!("http://{own}/cvadapis/me"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(other.status(), 404, "and nothing else there");
     }
 }
