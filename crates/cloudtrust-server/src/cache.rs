@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
@@ -25,8 +26,6 @@ use crate::domain::secrets::decode_hash;
 use crate::error::Result;
 use crate::store::{self, Store};
 
-/// Entries kept before "does not exist" entries are dropped to bound memory.
-const MAX_ENTRIES: usize = 100_000;
 /// Seconds after which the revoked tokens are read again even without a revocation, so that
 /// expired ones leave memory.
 const REVOKED_REFRESH_SECS: i64 = 600;
@@ -66,15 +65,19 @@ impl RevokedTokens {
 
 struct Table<V> {
     map: RwLock<HashMap<String, Option<Arc<V>>>>,
+    /// Entries kept (`cache_max_entries`); when full, "does not exist" entries are dropped
+    /// first, then all.
+    max_entries: usize,
     hits: metrics::Counter,
     misses: metrics::Counter,
 }
 
 impl<V> Table<V> {
-    fn new(name: &'static str) -> Self {
+    fn new(name: &'static str, max_entries: usize) -> Self {
         let (hits, misses) = crate::metrics::cache_lookups(name);
         Table {
             map: RwLock::new(HashMap::new()),
+            max_entries,
             hits,
             misses,
         }
@@ -104,9 +107,9 @@ impl<V> Table<V> {
         let loaded = load().await?.map(Arc::new);
         if trusted && cache.epoch.load(Ordering::Acquire) == epoch {
             let mut map = self.map.write();
-            if map.len() >= MAX_ENTRIES {
+            if map.len() >= self.max_entries {
                 map.retain(|_, v| v.is_some());
-                if map.len() >= MAX_ENTRIES {
+                if map.len() >= self.max_entries {
                     map.clear();
                 }
             }
@@ -133,6 +136,9 @@ pub struct AuthCache {
     revoked: RevokedTokens,
     epoch: AtomicU64,
     trusted: AtomicBool,
+    /// How old the news of changes was when last confirmed, in milliseconds; `u64::MAX`
+    /// until measured.
+    change_lag_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for AuthCache {
@@ -144,15 +150,16 @@ impl std::fmt::Debug for AuthCache {
 impl AuthCache {
     /// An empty cache over `store`. It serves from memory only once [`AuthCache::set_trusted`]
     /// says changes are being followed.
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, max_entries: usize) -> Self {
         AuthCache {
             store,
-            clients: Table::new("clients"),
-            administrators: Table::new("administrators"),
-            customers: Table::new("customers"),
+            clients: Table::new("clients", max_entries),
+            administrators: Table::new("administrators", max_entries),
+            customers: Table::new("customers", max_entries),
             revoked: RevokedTokens::new(),
             epoch: AtomicU64::new(0),
             trusted: AtomicBool::new(false),
+            change_lag_ms: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -172,6 +179,21 @@ impl AuthCache {
             self.clear();
         }
         self.trusted.store(trusted, Ordering::Release);
+    }
+
+    /// Records how old the news of changes made elsewhere was when the follower last
+    /// confirmed it had all of it.
+    pub fn record_change_lag(&self, lag: Duration) {
+        let ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX - 1);
+        self.change_lag_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The lag last recorded, if any.
+    pub fn change_lag(&self) -> Option<Duration> {
+        match self.change_lag_ms.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     /// Whether lookups are served from memory (changes are being followed).

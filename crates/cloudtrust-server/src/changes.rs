@@ -6,6 +6,13 @@
 //! is back, reconnecting with a capped exponential back-off and saying so once per outage.
 //! SQLite nodes poll the change log, whose order is commit order because SQLite serialises
 //! writers.
+//!
+//! A PostgreSQL node also sends itself a heartbeat through the database every two seconds, on
+//! a channel of its own. Notifications arrive in commit order, so a heartbeat back proves that
+//! every change committed before it was sent has arrived: its round trip is the node's lag.
+//! Ten seconds without one back means the node cannot tell whether it hears of changes — a
+//! connection that died without a word (a peer gone, a firewall dropping it), or a database
+//! it cannot reach — so it stops trusting its cache and reconnects.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +39,58 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// The first and the longest pause before reconnecting a lost `LISTEN` connection.
 const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
+/// How often a PostgreSQL node sends itself a heartbeat.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+/// How long the node goes without a heartbeat back before it takes the connection for dead.
+const HEARTBEAT_LOST: Duration = Duration::from_secs(10);
+
+/// The heartbeats of one listener connection, timed in real time whatever clock the node is
+/// given.
+struct Heartbeats {
+    sequence: u64,
+    in_flight: Option<(u64, tokio::time::Instant)>,
+    confirmed: tokio::time::Instant,
+}
+
+impl Heartbeats {
+    /// Heartbeats of a connection made now, which counts as confirmed.
+    fn new() -> Self {
+        Heartbeats {
+            sequence: 0,
+            in_flight: None,
+            confirmed: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The next heartbeat's number, and now.
+    fn next(&mut self) -> (u64, tokio::time::Instant) {
+        self.sequence += 1;
+        (self.sequence, tokio::time::Instant::now())
+    }
+
+    /// Heartbeat `number`, sent at `sent`, is on its way (an earlier one still away is no
+    /// longer timed).
+    fn in_flight(&mut self, number: u64, sent: tokio::time::Instant) {
+        self.in_flight = Some((number, sent));
+    }
+
+    /// A heartbeat came back with `payload`: the connection is alive, and, when it is the one
+    /// timed, its round trip is the lag.
+    fn returned(&mut self, payload: &str) -> Option<Duration> {
+        let number = payload.parse::<u64>().ok()?;
+        self.confirmed = tokio::time::Instant::now();
+        let (timed, sent) = self.in_flight?;
+        (number == timed).then(|| {
+            self.in_flight = None;
+            sent.elapsed()
+        })
+    }
+
+    /// Whether none has come back for too long.
+    fn lost(&self) -> bool {
+        self.confirmed.elapsed() > HEARTBEAT_LOST
+    }
+}
 
 /// What following changes acts on.
 pub struct Follower {
@@ -70,6 +129,20 @@ impl Follower {
         }
     }
 
+    /// Sends heartbeat `number` through the database; whether it went. One that could not be
+    /// sent (the database down, the pool busy) is not timed, and counts towards the silence
+    /// that makes the connection lost; waiting for it holds up notifications a second at most.
+    async fn send_heartbeat(&self, channel: &str, number: u64) -> bool {
+        let send = async {
+            let mut conn = self.store.conn().await?;
+            store::changes::notify(&mut conn, channel, &number.to_string()).await
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(1), send).await,
+            Ok(Ok(()))
+        )
+    }
+
     async fn prune(&self) {
         let before = self.clock.now() - CHANGE_RETENTION_SECS;
         let result = match self.store.conn().await {
@@ -85,7 +158,9 @@ impl Follower {
         let every = self.poll_every.max(Duration::from_millis(10));
         let mut last_seq: Option<i64> = None;
         let mut last_prune = tokio::time::Instant::now();
+        let mut last_read: Option<tokio::time::Instant> = None;
         loop {
+            let reading = tokio::time::Instant::now();
             let result = match self.store.conn().await {
                 Ok(mut conn) => match last_seq {
                     None => store::changes::latest(&mut conn)
@@ -106,11 +181,17 @@ impl Follower {
                         self.cache.set_trusted(true);
                     }
                     last_seq = Some(seq);
+                    // A change committed just after the previous read is seen only now.
+                    if let Some(previous) = last_read {
+                        self.cache.record_change_lag(previous.elapsed());
+                    }
+                    last_read = Some(reading);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "reading the change log failed; cache disabled");
                     self.cache.set_trusted(false);
                     last_seq = None;
+                    last_read = None;
                 }
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
@@ -127,9 +208,11 @@ impl Follower {
         let mut prune_timer = tokio::time::interval(PRUNE_EVERY);
         let mut backoff = RECONNECT_FIRST;
         let mut outage = false;
+        let heartbeat_channel = format!("cloudtrust_heartbeat_{}", uuid::Uuid::new_v4().simple());
         loop {
+            let channels = [CHANNEL, BLOCK_CHANNEL, heartbeat_channel.as_str()];
             let connected = match PgListener::connect(self.store.url()).await {
-                Ok(mut listener) => match listener.listen_all([CHANNEL, BLOCK_CHANNEL]).await {
+                Ok(mut listener) => match listener.listen_all(channels).await {
                     Ok(()) => Ok(listener),
                     Err(e) => Err(e),
                 },
@@ -157,11 +240,18 @@ impl Follower {
             // Anything cached before now may have missed a notification.
             self.cache.clear();
             self.cache.set_trusted(true);
+            let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+            let mut heartbeats = Heartbeats::new();
             loop {
                 tokio::select! {
                     received = listener.try_recv() => match received {
                         Ok(Some(notification)) if notification.channel() == BLOCK_CHANNEL => {
                             self.throttle.apply_announcement(notification.payload());
+                        }
+                        Ok(Some(notification)) if notification.channel() == heartbeat_channel => {
+                            if let Some(lag) = heartbeats.returned(notification.payload()) {
+                                self.cache.record_change_lag(lag);
+                            }
                         }
                         Ok(Some(notification)) => {
                             let (kind, key) = notification
@@ -186,6 +276,18 @@ impl Follower {
                             break;
                         }
                     },
+                    _ = heartbeat.tick() => {
+                        if heartbeats.lost() {
+                            tracing::warn!("no heartbeat back through the change listener; cache disabled until listening again");
+                            self.cache.set_trusted(false);
+                            outage = true;
+                            break;
+                        }
+                        let (number, sent) = heartbeats.next();
+                        if self.send_heartbeat(&heartbeat_channel, number).await {
+                            heartbeats.in_flight(number, sent);
+                        }
+                    }
                     _ = prune_timer.tick() => self.prune().await,
                     _ = cancel.cancelled() => return,
                 }

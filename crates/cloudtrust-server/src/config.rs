@@ -62,6 +62,9 @@ pub struct Config {
     pub change_poll_millis: u64,
     /// How often, in milliseconds, token usage is written to the database.
     pub usage_flush_millis: u64,
+    /// The most entries each table of the token endpoints' cache holds (API clients,
+    /// administrators, customers): what bounds its memory, whatever the database's size.
+    pub cache_max_entries: usize,
     /// Folder where messages to people (invitations) are written as `.eml` files, when
     /// `smtp_url` is not set; with neither, no message is sent.
     pub mail_dir: Option<PathBuf>,
@@ -133,6 +136,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             change_poll_millis: 250,
             usage_flush_millis: 1000,
+            cache_max_entries: 100_000,
             mail_dir: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             smtp_url: None,
@@ -231,6 +235,11 @@ impl Config {
         if !(1..=3650).contains(&config.workspace_secret_lifetime_days) {
             return Err(Box::new(figment::Error::from(
                 "workspace_secret_lifetime_days must be between 1 and 3650".to_owned(),
+            )));
+        }
+        if config.cache_max_entries == 0 {
+            return Err(Box::new(figment::Error::from(
+                "cache_max_entries must be at least 1".to_owned(),
             )));
         }
         if config.signing_key_rotation_days > 3650 {

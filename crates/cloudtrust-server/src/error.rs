@@ -75,7 +75,10 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
                 Error::invalid("request", "has characters that are not allowed")
             }
-            _ => Error::Database(e),
+            _ => {
+                crate::metrics::database_error(&e);
+                Error::Database(e)
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cache;
 pub mod changes;
 pub mod clock;

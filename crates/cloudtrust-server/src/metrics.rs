@@ -5,10 +5,14 @@
 //! One recorder serves the whole process, installed on first use; counters on the token
 //! endpoint's hot path are registered once and then only incremented (an atomic add).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{Counter, Unit, counter, describe_counter, describe_gauge, describe_histogram};
+use metrics::{
+    Counter, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Tokens issued, by `endpoint` (`oauth2`, `trust`, `smart`, `core`) and `grant`.
@@ -34,6 +38,14 @@ pub const CHANGES_FOLLOWED: &str = "cloudtrust_change_notifications_connected";
 pub const USAGE_PENDING: &str = "cloudtrust_usage_pending_records";
 /// Age of the oldest usage or system-log record not yet written; 0 when none waits.
 pub const USAGE_UNWRITTEN: &str = "cloudtrust_usage_unwritten_seconds";
+/// Database operations that failed, by `kind` (`database`: the database refused the
+/// statement, a duplicate aside; `connection`: it could not be reached or the connection broke; `pool_timeout`:
+/// no connection was free in time; `other`).
+pub const DB_ERRORS: &str = "cloudtrust_db_errors_total";
+/// How old the news of changes made elsewhere may be: on PostgreSQL, how long the last
+/// heartbeat took through the database back to this node's listener; on SQLite, the time
+/// between the last two reads of the change log.
+pub const CHANGES_LAG: &str = "cloudtrust_change_notifications_lag_seconds";
 /// Seconds since the signing key in use was made.
 pub const SIGNING_KEY_AGE: &str = "cloudtrust_signing_key_age_seconds";
 
@@ -44,6 +56,24 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 static API_CLIENT_TOKENS: OnceLock<Counter> = OnceLock::new();
+
+/// The `method` label: the methods the routes answer, any other as `other`, so that a
+/// client's made-up methods cannot multiply the series.
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other",
+];
+/// The `status` label.
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// One route's latency histograms, by method and status class, each registered on first use.
+struct RouteLatency([Option<Histogram>; METHODS.len() * CLASSES.len()]);
+
+thread_local! {
+    /// The latency histograms this thread has used, by route template. The registry's own
+    /// lookup builds a key of owned label strings and takes a shard lock per call; this one,
+    /// per worker thread and bounded by the routes, is a hash lookup without either.
+    static LATENCY: RefCell<HashMap<Box<str>, RouteLatency>> = RefCell::new(HashMap::new());
+}
 
 /// The process's recorder, installed on first use. When the embedding program installed a
 /// recorder of its own, metrics go there and this one renders nothing.
@@ -83,6 +113,16 @@ fn describe() {
         CHANGES_FOLLOWED,
         "Whether change notifications are followed"
     );
+    describe_counter!(DB_ERRORS, "Database operations that failed");
+    describe_gauge!(
+        CHANGES_LAG,
+        Unit::Seconds,
+        "How old the news of changes made elsewhere may be"
+    );
+    for kind in DB_ERROR_KINDS {
+        // Present from the start at 0, so that a rate over it is defined before the first.
+        counter!(DB_ERRORS, "kind" => kind).absolute(0);
+    }
     describe_gauge!(USAGE_PENDING, "Usage and token records not yet written");
     describe_gauge!(
         USAGE_UNWRITTEN,
@@ -122,6 +162,22 @@ pub fn token_refused(endpoint: &'static str, grant: &'static str, reason: &'stat
     }
 }
 
+const DB_ERROR_KINDS: [&str; 4] = ["database", "connection", "pool_timeout", "other"];
+
+/// A database operation failed with `e`. A duplicate refused by a unique constraint is the
+/// caller's conflict (an email already taken), not a failure, and is not counted.
+pub fn database_error(e: &sqlx::Error) {
+    let kind = match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => return,
+        sqlx::Error::Database(_) => "database",
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => "connection",
+        sqlx::Error::PoolTimedOut => "pool_timeout",
+        _ => "other",
+    };
+    handle();
+    counter!(DB_ERRORS, "kind" => kind).increment(1);
+}
+
 /// The cache counters of `table`, registered once by the cache.
 pub fn cache_lookups(table: &'static str) -> (Counter, Counter) {
     handle();
@@ -134,20 +190,39 @@ pub fn cache_lookups(table: &'static str) -> (Counter, Counter) {
 /// A request to `route` (its template, or `unmatched`) answered with `status` after
 /// `elapsed`.
 pub fn request_done(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let method = METHODS
+        .iter()
+        .position(|m| *m == method)
+        .unwrap_or(METHODS.len() - 1);
     let class = match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     };
-    metrics::histogram!(
-        REQUEST_DURATION,
-        "method" => method.to_owned(),
-        "route" => route.to_owned(),
-        "status" => class
-    )
-    .record(elapsed.as_secs_f64());
+    let seconds = elapsed.as_secs_f64();
+    let record = |latency: &mut RouteLatency| {
+        latency.0[method * CLASSES.len() + class]
+            .get_or_insert_with(|| {
+                handle();
+                metrics::histogram!(
+                    REQUEST_DURATION,
+                    "method" => METHODS[method],
+                    "route" => route.to_owned(),
+                    "status" => CLASSES[class]
+                )
+            })
+            .record(seconds);
+    };
+    LATENCY.with_borrow_mut(|routes| match routes.get_mut(route) {
+        Some(latency) => record(latency),
+        None => {
+            let mut latency = RouteLatency(std::array::from_fn(|_| None));
+            record(&mut latency);
+            routes.insert(route.into(), latency);
+        }
+    });
 }
 
 /// Sets a gauge read at scrape time.

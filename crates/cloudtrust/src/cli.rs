@@ -19,6 +19,7 @@ use cloudtrust_server::store::Store;
 use cloudtrust_server::{Config, RunningServer, SystemClock};
 use serde::Serialize;
 
+use crate::backup::{self, ExportArgs, ImportArgs};
 use crate::dev;
 use crate::kek::{self, KekCommand};
 use crate::keys::{self, KeysCommand};
@@ -77,6 +78,13 @@ enum Command {
     /// Manage the key-encryption key that seals the signing keys at rest.
     #[command(subcommand)]
     Kek(KekCommand),
+    /// Write the whole deployment as one JSON document (secrets only as hashes, signing keys
+    /// sealed with the key-encryption key), read in one snapshot: a backup, or the way to
+    /// another database.
+    Export(ExportArgs),
+    /// Load a document from `export` into an empty database, in one transaction. Needs the
+    /// key-encryption key the exporting deployment used.
+    Import(ImportArgs),
     /// Print a bearer token for the API client in CLIENT_ID, CLIENT_SECRET and CUSTOMER_ID,
     /// from cloudtrust (--base-url, CLOUDTRUST_URL) or Citrix Cloud (--region); cached until
     /// near its expiry.
@@ -359,6 +367,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keys(command) => keys::run(open(config).await?, command, &out).await,
         Command::Kek(command) => kek::run(config, command, &out).await,
         Command::Token(args) => token::run(args, &out).await,
+        Command::Export(args) => {
+            init_tracing("warn");
+            backup::export(config, args, &out).await
+        }
+        Command::Import(args) => {
+            init_tracing("warn");
+            backup::import(config, args, &out).await
+        }
     }
 }
 

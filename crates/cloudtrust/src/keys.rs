@@ -20,7 +20,9 @@ pub enum KeysCommand {
     Rotate,
     /// Stop accepting a previous key now (a key that leaked); tokens it signed are refused.
     Retire {
-        /// The key id (`kid`), as `keys list` shows it.
+        /// The key id (`kid`), as `keys list` shows it. A kid is base64url and may begin with
+        /// `-`, so it is never read as an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }

@@ -1,6 +1,7 @@
 //! `cloudtrust`: the server (`serve`, `migrate`) and local administration of customers,
 //! administrators and API clients, working directly on the database.
 
+mod backup;
 mod cli;
 mod dev;
 mod kek;

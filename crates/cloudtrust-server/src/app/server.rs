@@ -157,7 +157,7 @@ async fn build(foundation: &Foundation, issuer: &str) -> Result<Built> {
         lifetime_secs: i64::try_from(config.token_lifetime_secs)
             .map_err(|_| Error::invalid("token_lifetime_secs", "too large"))?,
     };
-    let cache = Arc::new(AuthCache::new(store.clone()));
+    let cache = Arc::new(AuthCache::new(store.clone(), config.cache_max_entries));
     let directory: Directory = foundation.directory.clone().reporting_to(cache.clone());
     let usage = Arc::new(UsageRecorder::new(config.audit_each_token));
     let throttle = Arc::new(Throttle::per_minute(
@@ -413,6 +413,11 @@ impl RunningServer {
     /// database) rather than from the configuration.
     pub fn key_encryption_key_in_data_dir(&self) -> bool {
         self.foundation.kek.source != crate::keys::kek::KekSource::Config
+    }
+
+    /// How many entries each table of this node's cache holds, by name.
+    pub fn cache_entries(&self) -> [(&'static str, usize); 3] {
+        self.cache.entries()
     }
 
     /// Whether this node follows changes made elsewhere, so its cache serves from memory.

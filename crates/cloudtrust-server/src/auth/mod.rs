@@ -147,6 +147,12 @@ impl Auth {
         self.cache.is_trusted()
     }
 
+    /// How old the news of changes made elsewhere may be (see `metrics::CHANGES_LAG`), once
+    /// measured.
+    pub fn change_lag(&self) -> Option<std::time::Duration> {
+        self.cache.change_lag()
+    }
+
     /// Token usage waiting to be written: how many records, and since when the oldest.
     pub fn usage_backlog(&self) -> (usize, Option<i64>) {
         (self.usage.pending_records(), self.usage.unwritten_since())

@@ -16,8 +16,8 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::health::Health;
 use crate::metrics::{
-    self, CACHE_ENTRIES, CHANGES_FOLLOWED, DB_CONNECTIONS, DB_CONNECTIONS_MAX, SIGNING_KEY_AGE,
-    USAGE_PENDING, USAGE_UNWRITTEN,
+    self, CACHE_ENTRIES, CHANGES_FOLLOWED, CHANGES_LAG, DB_CONNECTIONS, DB_CONNECTIONS_MAX,
+    SIGNING_KEY_AGE, USAGE_PENDING, USAGE_UNWRITTEN,
 };
 
 /// Liveness.
@@ -65,6 +65,9 @@ pub async fn metrics(
     metrics::gauge(SIGNING_KEY_AGE, &[], age as f64);
     let followed = if auth.follows_changes() { 1.0 } else { 0.0 };
     metrics::gauge(CHANGES_FOLLOWED, &[], followed);
+    if let Some(lag) = auth.change_lag() {
+        metrics::gauge(CHANGES_LAG, &[], lag.as_secs_f64());
+    }
     let (pending, since) = auth.usage_backlog();
     metrics::gauge(USAGE_PENDING, &[], pending as f64);
     let unwritten = since.map_or(0, |since| now.saturating_sub(since).max(0));

@@ -48,6 +48,17 @@ pub async fn latest(conn: &mut Conn) -> Result<i64> {
     Ok(seq.unwrap_or(0))
 }
 
+/// Sends `payload` on the PostgreSQL notification channel `channel` (a follower's heartbeat,
+/// delivered after every change committed before it).
+pub async fn notify(conn: &mut Conn, channel: &str, payload: &str) -> Result<()> {
+    sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS notified")
+        .bind(channel)
+        .bind(payload)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Removes changes older than `before`.
 pub async fn prune(conn: &mut Conn, before: i64) -> Result<()> {
     sqlx::query("DELETE FROM change_log WHERE at < $1")

@@ -4,6 +4,7 @@
 pub mod administrators;
 pub mod api_clients;
 pub mod audit;
+pub mod backup;
 pub mod changes;
 pub mod console_sessions;
 pub mod customers;
@@ -148,6 +149,16 @@ impl Store {
         Ok(())
     }
 
+    /// The version of the schema the migrations build: the number of the last one. The two
+    /// dialects' migrations are numbered alike.
+    pub fn schema_version(&self) -> i64 {
+        SQLITE_MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or_default()
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -166,6 +177,21 @@ impl Store {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx(tx))
+    }
+
+    /// Starts a transaction that only reads and sees one moment of the database throughout,
+    /// whatever commits meanwhile (an export's consistent copy). Dropped, it ends.
+    pub async fn begin_snapshot(&self) -> Result<Tx> {
+        let tx = match self.backend {
+            // In WAL mode a read transaction's first read fixes what it sees.
+            Backend::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
         };
         Ok(Tx(tx))
     }

@@ -41,6 +41,9 @@ db_test! {
         assert_eq!(wrong.status(), 400);
         let missing = env.http.get(env.url("/no/such/path/123")).send().await.expect("request");
         assert_eq!(missing.status(), 404);
+        let method = reqwest::Method::from_bytes(b"FROBNICATE").expect("a method");
+        let made_up = env.http.request(method, env.url("/cvadapis/me")).send().await.expect("request");
+        assert!(made_up.status().is_client_error());
 
         let after = scrape().await;
         let issued_after = sample(&after, "cloudtrust_tokens_issued_total", &issued).expect("issued");
@@ -56,6 +59,8 @@ db_test! {
         assert!(sample(&after, "cloudtrust_http_request_duration_seconds_bucket", &[("le", "0.005")]).is_some());
         assert!(sample(&after, "cloudtrust_http_request_duration_seconds_count", &[("route", "unmatched"), ("status", "4xx")]).is_some());
         assert!(!after.contains("/no/such/path"), "an unmatched path is not a label");
+        assert!(!after.contains("FROBNICATE"), "a made-up method is not a label");
+        assert!(sample(&after, "cloudtrust_http_request_duration_seconds_count", &[("method", "other")]).is_some());
 
         // Gauges read at the scrape.
         let max = sample(&after, "cloudtrust_db_pool_max_connections", &[]).expect("pool max");
@@ -75,7 +80,74 @@ db_test! {
         assert!(sample(&after, "cloudtrust_usage_pending_records", &[]).is_some());
         let unwritten = sample(&after, "cloudtrust_usage_unwritten_seconds", &[]).expect("unwritten");
         assert!((0.0..60.0).contains(&unwritten), "usage is written every few seconds: {unwritten}");
+
+        // The lag of the change notifications, once measured: a heartbeat's round trip through
+        // PostgreSQL, or the time between two reads of SQLite's change log.
+        let mut lag = None;
+        for _ in 0..100 {
+            lag = sample(&scrape().await, "cloudtrust_change_notifications_lag_seconds", &[]);
+            if lag.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let lag = lag.expect("the lag is measured within seconds");
+        assert!((0.0..5.0).contains(&lag), "{lag}");
     }
+}
+
+db_test! {
+    async fn failed_database_operations_are_counted(env) {
+        let seed = env.seed().await;
+        let token = env.token(&seed.client_id, &seed.secret).await;
+        let scrape = || async { env.http.get(env.url("/metrics")).send().await.expect("scrape").text().await.expect("text") };
+        let refused = [("kind", "database")];
+        let before = sample(&scrape().await, "cloudtrust_db_errors_total", &refused).expect("present from the start");
+
+        // The system log's table is gone: reading it fails in the database.
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&env.db.url).await.expect("connect");
+        sqlx::Executor::execute(&mut conn, "DROP TABLE audit_events").await.expect("drop the table");
+        let failed = env.http.get(env.url("/systemlog/records"))
+            .header("Authorization", format!("CwsAuth Bearer={token}"))
+            .header("Citrix-CustomerId", "acme")
+            .send().await.expect("request");
+        assert_eq!(failed.status(), 503, "the server's failure, answered as unavailable");
+
+        let after = sample(&scrape().await, "cloudtrust_db_errors_total", &refused).expect("counted");
+        assert!(after >= before + 1.0, "{before} → {after}");
+    }
+}
+
+/// SQLite only: the cap is the same on either database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_holds_at_most_cache_max_entries() {
+    let env = Env::with(Backend::Sqlite, |config| config.cache_max_entries = 3)
+        .await
+        .expect("server");
+    let seed = env.seed().await;
+    let following = crate::support::eventually(std::time::Duration::from_secs(10), || async {
+        env.server.follows_changes()
+    })
+    .await;
+    assert!(following, "the cache is in use");
+    let clients = || env.server.cache_entries()[0];
+    // Ids that exist nowhere are remembered too, up to the cap.
+    for _ in 0..9 {
+        let id = uuid::Uuid::new_v4().to_string();
+        let refused = token_request(&env.http, env.base(), "root", &id, "wrong").await;
+        assert_eq!(refused.status(), 400);
+        assert!(clients().1 <= 3, "{:?}", clients());
+    }
+    assert_eq!(clients(), ("clients", 3), "full");
+    env.token(&seed.client_id, &seed.secret).await;
+    assert_eq!(
+        clients(),
+        ("clients", 1),
+        "the unknown ids made way for a real client"
+    );
+    env.token(&seed.client_id, &seed.secret).await;
+    assert_eq!(clients(), ("clients", 1));
 }
 
 /// SQLite only: the database does not change where a listener serves.

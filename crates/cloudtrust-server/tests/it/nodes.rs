@@ -153,3 +153,104 @@ async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listen
     assert!(refused, "the deletion reached the node's cache");
     let _ = admin.close().await;
 }
+
+/// A TCP relay to PostgreSQL that can go silent: connections stay open, nothing more passes
+/// either way — what a peer that vanished, or a firewall that drops a connection, looks like.
+struct SilentRelay {
+    address: std::net::SocketAddr,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentRelay {
+    async fn to(target: String) -> SilentRelay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let silent = std::sync::Arc::new(AtomicBool::new(false));
+        let gate = silent.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                for (mut from, mut to) in [(client_read, server_write), (server_read, client_write)]
+                {
+                    let gate = gate.clone();
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buffer = vec![0u8; 16 * 1024];
+                        loop {
+                            let Ok(n) = from.read(&mut buffer).await else {
+                                return;
+                            };
+                            while gate.load(Ordering::Acquire) {
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            if n == 0 || to.write_all(&buffer[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        SilentRelay { address, silent }
+    }
+
+    fn go_silent(&self, silent: bool) {
+        self.silent
+            .store(silent, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// A PostgreSQL node whose connection to the database goes silent — no error, no close —
+/// notices within seconds that no heartbeat comes back, stops trusting its cache, and
+/// trusts it again once heartbeats return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+)]
+async fn a_node_whose_database_connection_goes_silent_stops_trusting_its_cache() {
+    let Some(db) = crate::support::TestDb::create(crate::support::Backend::Postgres).await else {
+        return;
+    };
+    let mut url = reqwest::Url::parse(&db.url).expect("url");
+    let target = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().unwrap_or(5432)
+    );
+    let relay = SilentRelay::to(target).await;
+    url.set_host(Some("127.0.0.1")).expect("host");
+    url.set_port(Some(relay.address.port())).expect("port");
+    let mut config = db.config();
+    config.database_url = Some(url.to_string());
+    let node = cloudtrust_server::RunningServer::start(
+        config,
+        std::sync::Arc::new(cloudtrust_server::SystemClock),
+    )
+    .await
+    .expect("node starts");
+    following(&node).await;
+
+    relay.go_silent(true);
+    let distrusted = eventually(Duration::from_secs(20), || async {
+        !node.follows_changes()
+    })
+    .await;
+    relay.go_silent(false);
+    assert!(
+        distrusted,
+        "no heartbeat back within 10 s: the cache is not trusted"
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || async { node.follows_changes() }).await,
+        "listening again once the connection speaks"
+    );
+    node.stop().await.expect("stop");
+}

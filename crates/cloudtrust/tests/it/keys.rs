@@ -24,6 +24,12 @@ db_test! {
 
         let active = db.run(&["keys", "retire", &second]);
         assert!(!active.status.success(), "the active key is never retired");
+        assert!(String::from_utf8_lossy(&active.stderr).contains("rotate before retiring"), "refused as the active key");
+        // A kid is base64url: one that begins with `-` is still a kid, not an option.
+        let hyphen = db.run(&["keys", "retire", "-Aa1-not-a-key"]);
+        assert!(!hyphen.status.success());
+        let said = String::from_utf8_lossy(&hyphen.stderr);
+        assert!(said.contains("-Aa1-not-a-key") && !said.contains("unexpected argument"), "read as the kid: {said}");
         let retired = db.json(&["keys", "retire", &first]);
         assert_eq!(retired["retired"], first.as_str());
         let listed = db.json(&["keys", "list"]);

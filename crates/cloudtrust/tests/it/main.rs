@@ -9,6 +9,7 @@ mod smtp_sink;
 
 mod support;
 
+mod backup;
 mod cli;
 mod config;
 mod crash_safety;

@@ -119,9 +119,14 @@ pub struct Server {
 impl Server {
     /// Starts `serve` with extra arguments on a free port and waits until it answers; reads
     /// stdout up to the last line of the dev-mode announcement when `dev` is set.
-    pub async fn start(mut command: Command, dev: bool) -> Server {
+    pub async fn start(command: Command, dev: bool) -> Server {
+        Server::start_on(command, dev, "127.0.0.1:0").await
+    }
+
+    /// [`Server::start`] listening on `address`.
+    pub async fn start_on(mut command: Command, dev: bool, address: &str) -> Server {
         command
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", address])
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
