@@ -6,6 +6,7 @@ mod cli;
 mod dev;
 mod kek;
 mod keys;
+mod memory;
 mod output;
 mod token;
 mod user;
@@ -22,6 +23,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    memory::give_back_freed_memory_at_idle();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
