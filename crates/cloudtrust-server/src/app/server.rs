@@ -1,14 +1,19 @@
 //! A node: its services built over a [`Foundation`], its background jobs, and its HTTP (and
 //! optional HTTPS) listeners, until stopped.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Request;
+use axum::response::Response;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower_service::Service;
 
 use super::Foundation;
 use super::listener::{self, Capped, Limits};
@@ -24,7 +29,6 @@ use crate::domain::workspace_sign_in::tokens::issuer_of;
 use crate::domain::workspace_sign_in::{SignInPolicy, WorkspaceSignIn};
 use crate::error::{Error, Result};
 use crate::health::Health;
-use crate::http::middleware::region::OverTls;
 use crate::http::web::session::FormKey;
 use crate::http::{self, BodyLimit, MetricsPlace, PublicUrl, ServiceSet, Services};
 use crate::jobs::{self, Jobs, SecretReminders};
@@ -73,19 +77,26 @@ type Listening = (
 /// Connections the metrics listener accepts at once.
 const METRICS_CONNECTIONS: usize = 16;
 
-/// Serves `router` over plain HTTP on `plain_listener`.
-fn serve_plain(
+/// Serves `service` over plain HTTP on `plain_listener`.
+fn serve_plain<S>(
     plain_listener: TcpListener,
     capped: Capped,
     limits: Limits,
-    router: axum::Router,
-) -> Listening {
+    service: S,
+) -> Listening
+where
+    S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     let handle = axum_server::Handle::new();
     let server = axum_server::Server::from_listener(plain_listener)
         .acceptor(capped)
         .handle(handle.clone());
-    let serve = listener::configure(server, limits)
-        .serve(router.into_make_service_with_connect_info::<SocketAddr>());
+    let serve = listener::configure(server, limits).serve(
+        axum::ServiceExt::<Request<Incoming>>::into_make_service_with_connect_info::<SocketAddr>(
+            service,
+        ),
+    );
     (handle, tokio::spawn(serve))
 }
 
@@ -356,10 +367,9 @@ impl RunningServer {
                 .acceptor(acceptor)
                 .handle(handle.clone());
             let serve = listener::configure(server, limits).serve(
-                router
-                    .clone()
-                    .layer(axum::Extension(OverTls))
-                    .into_make_service_with_connect_info::<SocketAddr>(),
+                axum::ServiceExt::<Request<Incoming>>::into_make_service_with_connect_info::<
+                    SocketAddr,
+                >(router.clone().over_tls()),
             );
             listeners.push((handle, tokio::spawn(serve)));
             tls_addr = Some(bound);

@@ -24,13 +24,16 @@ pub mod systemlog;
 pub mod trust;
 pub mod web;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_layer::Layer;
+use tower_service::Service;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -47,6 +50,24 @@ pub fn no_store(mut response: Response) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// `body` as a JSON answer that carries a token, never stored ([`no_store`]). The body is
+/// written into a buffer of `size_hint` bytes and the headers into a map sized for what every
+/// answer gets, so that neither grows on the token endpoint's path.
+pub fn token_json<T: serde::Serialize>(body: &T, size_hint: usize) -> Response {
+    let mut buffer = Vec::with_capacity(size_hint);
+    if serde_json::to_writer(&mut buffer, body).is_err() {
+        return no_store(axum::Json(body).into_response());
+    }
+    let mut response = Response::new(axum::body::Body::from(buffer));
+    let headers = response.headers_mut();
+    headers.reserve(10);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    no_store(response)
 }
 
 /// `outcome`, counted in the token metrics of `endpoint` and `grant`.
@@ -115,14 +136,24 @@ pub fn api_routes() -> OpenApiRouter<Services> {
         .routes(routes!(ops::metrics))
 }
 
-/// Every route of the server, with the middleware every request goes through; request bodies
-/// must arrive within `body_read_timeout`.
-pub fn router(services: Services, body_read_timeout: std::time::Duration) -> Router {
+/// The service a listener serves: every route of the server inside the middleware every
+/// request goes through ([`middleware::EveryRequest`]); request bodies must arrive within
+/// `body_read_timeout`.
+pub fn router(
+    services: Services,
+    body_read_timeout: std::time::Duration,
+) -> middleware::EveryRequest<
+    impl Service<Request, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static,
+> {
     let limit = services.body_limit.0;
     let regions = services.regions.clone();
     let (api, document) = api_routes().split_for_parts();
     let document = Arc::new(document);
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         // Spellings real clients use for the same operations.
         .route("/administrators/", get(administrators::list))
@@ -155,19 +186,18 @@ pub fn router(services: Services, body_read_timeout: std::time::Duration) -> Rou
         )
         .merge(web::routes())
         .merge(core::routes())
-        .route_layer(axum::middleware::from_fn(middleware::mark_route))
+        .route_layer(middleware::MarkRouteLayer)
         .fallback(|| async { ApiErrorResponse::not_found("resource", "") })
         .method_not_allowed_fallback(|| async { ApiErrorResponse::method_not_allowed() })
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            middleware::Context {
-                regions,
-                limit: BodyLimit(limit),
-                body_read_timeout,
-            },
-            middleware::around_every_request,
-        ))
-        .with_state(services)
+        .with_state(services);
+    middleware::EveryRequest::new(
+        DefaultBodyLimit::max(limit).layer(routes),
+        middleware::Context {
+            regions,
+            limit: BodyLimit(limit),
+            body_read_timeout,
+        },
+    )
 }
 
 /// The router of the `metrics_listen` listener: `/metrics` and nothing else.

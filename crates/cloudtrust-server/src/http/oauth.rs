@@ -2,10 +2,9 @@
 //! (RFC 6749 §4.4), with `client_secret_post` and `client_secret_basic`.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, FromRequest, Request, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cloudtrust_proto::ClientCredentialsResponse;
 
 use std::sync::Arc;
@@ -84,10 +83,14 @@ pub async fn client_credentials(
     ClientAddress(source): ClientAddress,
     Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
     PathText(customer, _): PathText<OAuthError>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, OAuthError> {
-    let body = body.map_err(|_| OAuthError::too_large())?;
+    // The headers are moved out of the request rather than cloned by an extractor.
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let body = Bytes::from_request(Request::from_parts(parts, body), &())
+        .await
+        .map_err(|_| OAuthError::too_large())?;
     if !is_form(&headers) {
         return Err(OAuthError::unsupported_media_type(
             "application/x-www-form-urlencoded",
@@ -106,12 +109,13 @@ pub async fn client_credentials(
         .await?;
     let issued = super::counted("oauth2", CLIENT_CREDENTIALS, outcome)
         .map_err(|refusal| OAuthError::refused(refusal, used_basic))?;
+    let size_hint = issued.token.token.len() + 80;
     let body = ClientCredentialsResponse {
         token_type: "bearer".to_owned(),
         access_token: issued.token.token,
         expires_in: auth.token_lifetime_secs().to_string(),
     };
-    Ok(super::no_store(axum::Json(body).into_response()))
+    Ok(super::token_json(&body, size_hint))
 }
 
 #[cfg(test)]

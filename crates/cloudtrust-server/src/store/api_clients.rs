@@ -95,21 +95,34 @@ pub async fn page(
     after: Option<(i64, &str)>,
     limit: i64,
 ) -> Result<Vec<ApiClient>> {
-    let (after_time, after_id) = after.unwrap_or((i64::MIN, ""));
-    let rows: Vec<ApiClientRow> = sqlx::query_as(
-        "SELECT id, customer_id, owner_id, name, secret_hash, created_at, last_used_at \
-         FROM api_clients WHERE customer_id = $1 AND owner_id = $2 \
-         AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
-         ORDER BY created_at, id LIMIT $5",
-    )
-    .bind(customer_id)
-    .bind(owner_id)
-    .bind(after_time)
-    .bind(after_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(ApiClient::from).collect())
+    let chunk = super::rows_at_once(conn, limit);
+    let (mut after_time, mut after_id) =
+        after.map_or((i64::MIN, String::new()), |(t, id)| (t, id.to_owned()));
+    let mut clients = Vec::new();
+    loop {
+        let want = chunk.min(limit - clients.len() as i64);
+        let rows: Vec<ApiClientRow> = sqlx::query_as(
+            "SELECT id, customer_id, owner_id, name, secret_hash, created_at, last_used_at \
+             FROM api_clients WHERE customer_id = $1 AND owner_id = $2 \
+             AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
+             ORDER BY created_at, id LIMIT $5",
+        )
+        .bind(customer_id)
+        .bind(owner_id)
+        .bind(after_time)
+        .bind(&after_id)
+        .bind(want)
+        .fetch_all(&mut *conn)
+        .await?;
+        let complete = (rows.len() as i64) < want;
+        if let Some(last) = rows.last() {
+            (after_time, after_id) = (last.created_at, last.id.clone());
+        }
+        clients.extend(rows.into_iter().map(ApiClient::from));
+        if complete || clients.len() as i64 >= limit {
+            return Ok(clients);
+        }
+    }
 }
 
 /// Deletes a client.

@@ -2,7 +2,10 @@
 //! ([`client_address`]), its transaction id and log span ([`request_id`]), the region it is served as ([`region`]), the deadline of its body
 //! ([`body_deadline`]), the draining of bodies too large to accept ([`oversized_body`]), and
 //! the headers every response carries
-//! ([`security_headers`]). One layer runs them all, so a request pays for one.
+//! ([`security_headers`]). One service, [`EveryRequest`], runs them all around the whole router
+//! (not around each route), and neither it nor [`MarkRoute`] boxes a future or clones the router:
+//! the token endpoint is the hot path, and each layer of `from_fn` cost it two allocations and
+//! a copy of the request's future.
 
 pub mod body_deadline;
 pub mod client_address;
@@ -11,19 +14,28 @@ pub mod region;
 pub mod request_id;
 pub mod security_headers;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, ready};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::response::Response;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
 use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use super::BodyLimit;
 use crate::metrics;
 use crate::regions::Regions;
 
-/// What the layer needs.
+/// What [`EveryRequest`] needs.
 #[derive(Clone)]
 pub struct Context {
     /// Which region a host serves.
@@ -34,45 +46,195 @@ pub struct Context {
     pub body_read_timeout: Duration,
 }
 
-/// The layer around every request.
-pub async fn around_every_request(
-    State(context): State<Context>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let over_tls = request.extensions().get::<region::OverTls>().is_some();
-    let client = client_address::resolve(&context.regions, &mut request);
-    let transaction = request_id::begin(&mut request, client);
-    let geo = region::resolve(&context.regions, &mut request);
-    let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
-    let request = oversized_body::guard(context.limit, request);
-    let mut response = next.run(request).instrument(transaction.span.clone()).await;
-    if deadline.is_some_and(|d| d.happened()) {
-        response = body_deadline::timed_out();
-    }
-    request_id::end(&transaction, &mut response);
-    region::end(geo, &mut response);
-    security_headers::apply(&mut response, over_tls);
-    let route = response.extensions().get::<MatchedPath>();
-    let route = route.map_or("unmatched", MatchedPath::as_str);
-    metrics::request_done(
-        method.as_str(),
-        route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
+/// The service around every request of a listener, whatever route it takes.
+#[derive(Clone)]
+pub struct EveryRequest<S> {
+    inner: S,
+    context: Arc<Context>,
+    over_tls: bool,
 }
 
-/// Hands the route a request matched to the layer around it, which runs before routing and
-/// so cannot see it otherwise: request latency is labelled by route template, never by path.
-pub async fn mark_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
+impl<S> EveryRequest<S> {
+    /// Runs `inner` (the router) inside what every request goes through.
+    pub fn new(inner: S, context: Context) -> Self {
+        EveryRequest {
+            inner,
+            context: Arc::new(context),
+            over_tls: false,
+        }
     }
-    response
+
+    /// The same service for the HTTPS listener: its requests came over TLS.
+    #[must_use]
+    pub fn over_tls(mut self) -> Self {
+        self.over_tls = true;
+        self
+    }
+}
+
+impl<S, B> Service<axum::http::Request<B>> for EveryRequest<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EveryRequestFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let mut request = request.map(Body::new);
+        if self.over_tls {
+            request.extensions_mut().insert(region::OverTls);
+        }
+        let context = &self.context;
+        let method = request.method().clone();
+        let client = client_address::resolve(&context.regions, &mut request);
+        let transaction = request_id::begin(&mut request, client);
+        let geo = region::resolve(&context.regions, &mut request);
+        let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
+        let request = oversized_body::guard(context.limit, request);
+        let inner = self
+            .inner
+            .call(request)
+            .instrument(transaction.span.clone());
+        EveryRequestFuture {
+            inner,
+            after: Some(After {
+                started,
+                method,
+                over_tls: self.over_tls,
+                transaction,
+                geo,
+                deadline,
+            }),
+        }
+    }
+}
+
+/// What is done to a response once the route has answered.
+struct After {
+    started: Instant,
+    method: Method,
+    over_tls: bool,
+    transaction: request_id::Transaction,
+    geo: &'static str,
+    deadline: Option<body_deadline::Expired>,
+}
+
+impl After {
+    fn finish(self, mut response: Response) -> Response {
+        if self.deadline.is_some_and(|d| d.happened()) {
+            response = body_deadline::timed_out();
+        }
+        // The headers below, in one growth of the map rather than several.
+        response.headers_mut().reserve(6);
+        request_id::end(&self.transaction, &mut response);
+        region::end(self.geo, &mut response);
+        security_headers::apply(&mut response, self.over_tls);
+        let route = response.extensions().get::<MatchedPath>();
+        let route = route.map_or("unmatched", MatchedPath::as_str);
+        metrics::request_done(
+            self.method.as_str(),
+            route,
+            response.status().as_u16(),
+            self.started.elapsed(),
+        );
+        response
+    }
+}
+
+pin_project! {
+    /// The answer of [`EveryRequest`]: the route's, finished with what every answer carries.
+    pub struct EveryRequestFuture<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        after: Option<After>,
+    }
+}
+
+impl<F> Future for EveryRequestFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(response) = ready!(this.inner.poll(cx));
+        Poll::Ready(Ok(match this.after.take() {
+            Some(after) => after.finish(response),
+            None => response,
+        }))
+    }
+}
+
+/// Hands the route a request matched to [`EveryRequest`], which runs before routing and so
+/// cannot see it otherwise: request latency is labelled by route template, never by path.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkRouteLayer;
+
+impl<S> Layer<S> for MarkRouteLayer {
+    type Service = MarkRoute<S>;
+
+    fn layer(&self, inner: S) -> MarkRoute<S> {
+        MarkRoute { inner }
+    }
+}
+
+/// The service of [`MarkRouteLayer`].
+#[derive(Debug, Clone)]
+pub struct MarkRoute<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for MarkRoute<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = MarkRouteFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        MarkRouteFuture {
+            inner: self.inner.call(request),
+            route,
+        }
+    }
+}
+
+pin_project! {
+    /// The answer of [`MarkRoute`]: the route's, carrying the route template.
+    pub struct MarkRouteFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> Future for MarkRouteFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(route) = this.route.take() {
+            response.extensions_mut().insert(route);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
