@@ -104,7 +104,7 @@ pub async fn page(
         let rows: Vec<ApiClientRow> = sqlx::query_as(
             "SELECT id, customer_id, owner_id, name, secret_hash, created_at, last_used_at \
              FROM api_clients WHERE customer_id = $1 AND owner_id = $2 \
-             AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
+             AND (created_at, id) > ($3, $4) \
              ORDER BY created_at, id LIMIT $5",
         )
         .bind(customer_id)
