@@ -36,17 +36,7 @@ if #callers == 0 then
   os.exit(2)
 end
 
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-
-function init(args)
-  local salt = tonumber(tostring({}):match("0x(%x+)") or "0", 16) or 0
-  math.randomseed((os.time() * 1000003 + (tid or 0) * 7919 + salt) % 2147483647)
-  for _ = 1, 10 do math.random() end
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "per-thread-random.lua")
 
 function request()
   return wrk.format("GET", nil, callers[math.random(1, #callers)], nil)

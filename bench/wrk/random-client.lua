@@ -7,8 +7,8 @@
 --   BENCH_CLIENT_SECRET   the secret (every seeded client shares the hot client's secret hash)
 --
 -- Seeded client number n has the id string.format("%08x-c11e-4000-8000-%012x", 0, n), as
--- bench/million/run writes it in SQL. Each wrk thread seeds its own generator (time, thread
--- number and the address of a per-thread table), so threads draw different sequences.
+-- bench/million/run writes it in SQL. Each wrk thread seeds its own generator
+-- (per-thread-random.lua).
 
 local function need(name)
   local v = os.getenv(name)
@@ -29,18 +29,7 @@ local hot = count > 0 and "" or encode(need("BENCH_HOT_CLIENT_ID"))
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 local prefix = "grant_type=client_credentials&client_secret=" .. secret .. "&client_id="
 
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-
-function init(args)
-  local salt = tonumber(tostring({}):match("0x(%x+)") or "0", 16) or 0
-  math.randomseed((os.time() * 1000003 + (tid or 0) * 7919 + salt) % 2147483647)
-  -- LuaJIT's first draws after seeding are poorly spread; skip a few.
-  for _ = 1, 10 do math.random() end
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "per-thread-random.lua")
 
 function request()
   local id
