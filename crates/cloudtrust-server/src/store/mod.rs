@@ -71,7 +71,8 @@ impl std::fmt::Debug for Store {
 /// A connection: pass `&mut conn` (or `&mut tx`) to the query functions of the submodules.
 pub type Conn = AnyConnection;
 
-/// How long a connection may sit in the pool before it is checked again when next acquired.
+/// How long a SQLite connection may sit in the pool before it is checked again when next
+/// acquired.
 const CHECK_IDLE_CONNECTION_AFTER: Duration = Duration::from_secs(1);
 
 /// How many rows a query should return at once on `conn`, to read `wanted`. SQLite's driver
@@ -137,14 +138,14 @@ impl Store {
             })
             .acquire_timeout(Duration::from_secs(10))
             // Checking a connection at every acquire costs a round trip to the database (to
-            // SQLite's thread, two context switches) on every request that reads. Only one idle
-            // for a while is checked, as connection pools such as HikariCP do: one used a
-            // moment ago is alive, and one that died meanwhile is dropped before a request
-            // gets it.
+            // SQLite's thread, two context switches) on every request that reads. On SQLite only
+            // one idle for a while is checked, as HikariCP does. PostgreSQL's connections are
+            // checked every time: after a restart of the server, one used a moment ago is as
+            // dead as the rest, and the check keeps it from failing a request.
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
+            .before_acquire(move |conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for < CHECK_IDLE_CONNECTION_AFTER {
+                    if backend == Backend::Sqlite && meta.idle_for < CHECK_IDLE_CONNECTION_AFTER {
                         return Ok(true);
                     }
                     Ok(sqlx::Connection::ping(conn).await.is_ok())
