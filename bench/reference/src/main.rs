@@ -2,8 +2,11 @@
 //! axum handler that does only what no token endpoint can skip — parse the form, find the
 //! client and check its secret (HMAC-SHA256, compared in constant time, as cloudtrust stores
 //! secrets), sign an access token with the same claims and key type (ES256 or EdDSA, with
-//! aws-lc-rs) — and answer cloudtrust's JSON. No database, cache, throttle, usage records,
-//! metrics or middleware: what cloudtrust spends beyond this is its own overhead.
+//! aws-lc-rs) — and answer cloudtrust's JSON with the headers RFC 6749 §5.1 requires
+//! (`Cache-Control: no-store`, `Pragma: no-cache`). The token is as long as cloudtrust's for
+//! the demo tenant (a 43-character `kid`, like an RFC 7638 thumbprint, and claims of the same
+//! lengths), so that both hash and send as many bytes. No database, cache, throttle, usage
+//! records, metrics or middleware: what cloudtrust spends beyond this is its own overhead.
 //!
 //! `cloudtrust-bench-reference --listen 127.0.0.1:18082 --algorithm es256` with `CLIENT_ID` and
 //! `CLIENT_SECRET` in the environment.
@@ -19,7 +22,7 @@ use aws_lc_rs::signature::{
 };
 use aws_lc_rs::{digest, hmac};
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -133,18 +136,24 @@ async fn token(
         jti: uuid::Uuid::new_v4().to_string(),
         client_id: &form.client_id,
         customer: &customer,
-        displayname: "Development Administrator",
+        displayname: "Demo Administrator",
         admin,
         user_id: admin,
         generation: 1,
     };
     match reference.sign(&claims) {
-        Some(access_token) => Json(Answer {
-            token_type: "bearer",
-            access_token,
-            expires_in: "3600",
-        })
-        .into_response(),
+        Some(access_token) => {
+            let mut response = Json(Answer {
+                token_type: "bearer",
+                access_token,
+                expires_in: "3600",
+            })
+            .into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -170,7 +179,7 @@ impl Reference {
                 (Signer::Ed(pair), "EdDSA", public)
             }
         };
-        let kid = URL_SAFE_NO_PAD.encode(&digest::digest(&digest::SHA256, &public).as_ref()[..16]);
+        let kid = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, &public));
         let header = serde_json::json!({ "alg": alg, "typ": "at+jwt", "kid": kid }).to_string();
         Ok(Reference {
             clients: HashMap::from([(args.client_id.clone(), tag)]),

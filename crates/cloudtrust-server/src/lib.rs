@@ -21,6 +21,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod links;
+pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod private_files;

@@ -14,10 +14,13 @@ use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::{Access, CATALOGUE};
 use cloudtrust_server::links::invitation_link;
+use cloudtrust_server::logging::RequestSpanFields;
 use cloudtrust_server::notify::{Delivery, Notifier};
 use cloudtrust_server::store::Store;
 use cloudtrust_server::{Config, RunningServer, SystemClock};
 use serde::Serialize;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::backup::{self, ExportArgs, ImportArgs};
 use crate::dev;
@@ -387,15 +390,17 @@ pub(crate) async fn open(config: Config) -> Result<Foundation> {
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+    let ansi = std::io::stderr().is_terminal();
+    let logs = tracing_subscriber::registry().with(filter);
     let json = std::env::var("CLOUDTRUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     if json {
-        builder.json().init();
+        let format = tracing_subscriber::fmt::layer().with_ansi(ansi);
+        logs.with(format.with_writer(std::io::stderr).json()).init();
     } else {
-        builder.init();
+        let format = tracing_subscriber::fmt::layer().with_ansi(ansi);
+        logs.with(RequestSpanFields)
+            .with(format.with_writer(std::io::stderr))
+            .init();
     }
 }
 

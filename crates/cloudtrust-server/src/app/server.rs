@@ -77,14 +77,17 @@ type Listening = (
 /// Connections the metrics listener accepts at once.
 const METRICS_CONNECTIONS: usize = 16;
 
-/// Serves `service` over plain HTTP on `plain_listener`.
-fn serve_plain<S>(
+/// Serves plain HTTP on `plain_listener`, each connection with the service `connections`
+/// makes for its peer.
+fn serve_plain<M, S>(
     plain_listener: TcpListener,
     capped: Capped,
     limits: Limits,
-    service: S,
+    connections: M,
 ) -> Listening
 where
+    M: Service<SocketAddr, Response = S, Error = Infallible> + Send + 'static,
+    M::Future: Send,
     S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
 {
@@ -92,11 +95,7 @@ where
     let server = axum_server::Server::from_listener(plain_listener)
         .acceptor(capped)
         .handle(handle.clone());
-    let serve = listener::configure(server, limits).serve(
-        axum::ServiceExt::<Request<Incoming>>::into_make_service_with_connect_info::<SocketAddr>(
-            service,
-        ),
-    );
+    let serve = listener::configure(server, limits).serve(connections);
     (handle, tokio::spawn(serve))
 }
 
@@ -366,18 +365,20 @@ impl RunningServer {
             let server = axum_server::Server::from_listener(tls_listener)
                 .acceptor(acceptor)
                 .handle(handle.clone());
-            let serve = listener::configure(server, limits).serve(
-                axum::ServiceExt::<Request<Incoming>>::into_make_service_with_connect_info::<
-                    SocketAddr,
-                >(router.clone().over_tls()),
-            );
+            let serve = listener::configure(server, limits)
+                .serve(router.clone().over_tls().for_each_connection());
             listeners.push((handle, tokio::spawn(serve)));
             tls_addr = Some(bound);
             dev_certificates = dev;
         }
         let plain_addr = plain.as_ref().map(|(_, bound)| *bound);
         if let Some((plain_listener, _)) = plain {
-            listeners.push(serve_plain(plain_listener, capped, limits, router));
+            listeners.push(serve_plain(
+                plain_listener,
+                capped,
+                limits,
+                router.for_each_connection(),
+            ));
         }
         let mut metrics_addr = None;
         if let Some(address) = config.metrics_listen {
@@ -389,7 +390,7 @@ impl RunningServer {
                 metrics_listener,
                 capped,
                 limits,
-                metrics_router,
+                metrics_router.into_make_service(),
             ));
             metrics_addr = Some(bound);
         }

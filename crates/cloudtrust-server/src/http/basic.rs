@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::errors::OAuthError;
+use super::urlencoded::value_of;
 
 /// What the `Authorization` header says in HTTP Basic.
 pub enum Basic {
@@ -41,15 +42,12 @@ pub fn basic_credentials(headers: &HeaderMap) -> Basic {
     let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
         return Basic::Malformed;
     };
-    // Each half is one form-encoded value, not a list of pairs: a raw `&` is part of it (it
-    // would otherwise end the value and cut the secret short), and so is `=`.
-    let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Basic::Given(decode(id), decode(secret))
+    // Each half is one form-encoded value (RFC 6749 §2.3.1), not a list of pairs: a raw `&`
+    // or `=` is part of it.
+    match (value_of(id.as_bytes()), value_of(secret.as_bytes())) {
+        (Ok(id), Ok(secret)) => Basic::Given(id.into_owned(), secret.into_owned()),
+        _ => Basic::Malformed,
+    }
 }
 
 /// The client's id and secret, from HTTP Basic or from the form's `client_id` /

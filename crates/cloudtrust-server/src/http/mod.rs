@@ -22,6 +22,7 @@ pub mod smart;
 pub mod state;
 pub mod systemlog;
 pub mod trust;
+pub mod urlencoded;
 pub mod web;
 
 use std::convert::Infallible;

@@ -34,7 +34,8 @@ pub struct TokenForm {
 /// (others are ignored).
 pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
     let mut form = TokenForm::default();
-    for (name, value) in form_urlencoded::parse(body) {
+    for pair in super::urlencoded::pairs(body) {
+        let (name, value) = pair.map_err(|_| not_utf8())?;
         let slot = match name.as_ref() {
             "grant_type" => &mut form.grant_type,
             "client_id" => &mut form.client_id,
@@ -50,6 +51,11 @@ pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
         *slot = Some(value.into_owned());
     }
     Ok(form)
+}
+
+/// The refusal of a form whose names or values are not UTF-8 once decoded.
+pub fn not_utf8() -> OAuthError {
+    OAuthError::invalid_request("the form is not UTF-8 once decoded")
 }
 
 /// Whether the content type is `application/x-www-form-urlencoded` (parameters allowed).

@@ -15,6 +15,8 @@ db_test! {
         let logs = logs();
         let refusal: Vec<&str> = logs.lines().filter(|l| l.contains(&txid)).collect();
         assert!(refusal.iter().any(|l| l.contains("wrong secret")), "the refusal is logged with its transaction id");
+        let context = format!("request{{txid={txid} method=POST path=/cctrustoauth2/root/tokens/clients client=127.0.0.1}}");
+        assert!(refusal.iter().all(|l| l.contains(&context)), "each line has the request's context: {refusal:?}");
         assert!(!logs.contains(&seed.secret), "a client secret reached the log");
         assert!(!logs.contains("guess-that-must-not-be-logged"), "a presented secret reached the log");
         assert!(!logs.contains(&token), "a bearer token reached the log");

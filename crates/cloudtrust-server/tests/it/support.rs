@@ -12,6 +12,8 @@ use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::{Clock, Config, Foundation, RunningServer, SystemClock};
 use reqwest::Method;
 use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 pub use crate::testdb::{Backend, TestDb, eventually};
 
@@ -79,10 +81,17 @@ impl Write for Capture {
 fn install_log_capture() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("cloudtrust_server=debug")
-            .with_ansi(false)
-            .with_writer(|| Capture)
+        // As `serve` logs in the text format.
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(
+                "cloudtrust_server=debug",
+            ))
+            .with(cloudtrust_server::logging::RequestSpanFields)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(|| Capture),
+            )
             .try_init();
     });
 }

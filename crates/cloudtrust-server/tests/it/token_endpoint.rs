@@ -163,6 +163,8 @@ db_test! {
             ("missing grant type", form(&[("client_id", &seed.client_id), ("client_secret", &seed.secret)]), 400, "invalid_request"),
             ("unknown grant type", form(&[("grant_type", "password"), ("client_id", &seed.client_id), ("client_secret", &seed.secret)]), 400, "unsupported_grant_type"),
             ("repeated parameter", env.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(format!("grant_type=client_credentials&client_id={0}&client_id={0}&client_secret={1}", seed.client_id, seed.secret)), 400, "invalid_request"),
+            // Decoded strictly: a lossy decoding would compare U+FFFD instead of the bytes sent.
+            ("secret not UTF-8 once decoded", env.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(format!("grant_type=client_credentials&client_id={}&client_secret={}%FF", seed.client_id, seed.secret)), 400, "invalid_request"),
             ("malformed form", env.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(vec![0xff, 0xfe, b'=', b'%', b'z']), 400, "invalid_request"),
             ("json body", env.http.post(&url).json(&serde_json::json!({"grant_type": "client_credentials"})), 415, "invalid_request"),
             ("no content type", env.http.post(&url).body("grant_type=client_credentials"), 415, "invalid_request"),
@@ -199,5 +201,18 @@ db_test! {
             .form(&[("grant_type", "client_credentials")])
             .send().await.expect("request");
         assert_eq!(garbage.status(), 401);
+        // Each half of Basic is form-encoded (RFC 6749 §2.3.1): `%2B` is `+`, and an escape
+        // that is not UTF-8 is refused rather than replaced.
+        let basic = |secret: &str| {
+            env.http.post(&url)
+                .header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", seed.client_id))))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+        };
+        let not_utf8 = basic(&format!("{}%FF", seed.secret)).await.expect("request");
+        assert_eq!(not_utf8.status(), 401);
+        let encoded: String = form_urlencoded::byte_serialize(seed.secret.as_bytes()).collect();
+        let ok = basic(&encoded).await.expect("request");
+        assert_eq!(ok.status(), 200);
     }
 }

@@ -29,10 +29,15 @@ impl Expired {
     }
 }
 
-/// Gives the body of `request` (unless it is already complete) `limit` to arrive.
-pub fn guard(limit: Duration, request: Request) -> (Request, Option<Expired>) {
+/// Gives the body of `request` (unless it is already complete) `limit` to arrive, and makes
+/// it the request's [`Body`] (one box, not a box in a box).
+pub fn guard<B>(limit: Duration, request: axum::http::Request<B>) -> (Request, Option<Expired>)
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     if http_body::Body::is_end_stream(request.body()) {
-        return (request, None);
+        return (request.map(Body::new), None);
     }
     let expired = Expired::default();
     let (parts, body) = request.into_parts();
@@ -60,14 +65,18 @@ pub fn timed_out() -> Response {
     response
 }
 
-struct Deadline {
-    body: Body,
+struct Deadline<B> {
+    body: B,
     deadline: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
     expired: Expired,
 }
 
-impl http_body::Body for Deadline {
+impl<B> http_body::Body for Deadline<B>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -76,7 +85,7 @@ impl http_body::Body for Deadline {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
-            return Poll::Ready(frame);
+            return Poll::Ready(frame.map(|frame| frame.map_err(axum::Error::new)));
         }
         // Waiting for more: only now is a timer needed.
         let deadline = self.deadline;

@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
@@ -71,12 +71,8 @@ fn hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
         .collect()
 }
 
-/// The client address of `request`, as the module says.
-pub fn resolve(regions: &Regions, request: &mut Request) -> IpAddr {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+/// The client address of `request` from the TCP peer `peer`, as the module says.
+pub fn resolve<B>(regions: &Regions, peer: IpAddr, request: &mut Request<B>) -> IpAddr {
     let mut client = peer;
     if regions.trusts_proxy(peer) {
         for hop in hops(request.headers()).into_iter().rev() {

@@ -15,13 +15,14 @@ pub mod request_id;
 pub mod security_headers;
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, Ready, ready as ready_now};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::Response;
@@ -52,6 +53,8 @@ pub struct EveryRequest<S> {
     inner: S,
     context: Arc<Context>,
     over_tls: bool,
+    /// The TCP peer of the connection (unspecified outside a listener).
+    peer: IpAddr,
 }
 
 impl<S> EveryRequest<S> {
@@ -61,7 +64,15 @@ impl<S> EveryRequest<S> {
             inner,
             context: Arc::new(context),
             over_tls: false,
+            peer: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         }
+    }
+
+    /// What a listener serves: for each connection it accepts, this service knowing the
+    /// connection's peer. The peer is a field of the connection's service, not an extension
+    /// inserted into every request.
+    pub fn for_each_connection(self) -> Connections<S> {
+        Connections(self)
     }
 
     /// The same service for the HTTPS listener: its requests came over TLS.
@@ -75,7 +86,7 @@ impl<S> EveryRequest<S> {
 impl<S, B> Service<axum::http::Request<B>> for EveryRequest<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
@@ -86,17 +97,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: axum::http::Request<B>) -> Self::Future {
         let started = Instant::now();
-        let mut request = request.map(Body::new);
-        if self.over_tls {
-            request.extensions_mut().insert(region::OverTls);
-        }
         let context = &self.context;
         let method = request.method().clone();
-        let client = client_address::resolve(&context.regions, &mut request);
-        let transaction = request_id::begin(&mut request, client);
-        let geo = region::resolve(&context.regions, &mut request);
+        let client = client_address::resolve(&context.regions, self.peer, &mut request);
+        let transaction = request_id::begin(&request, client);
+        let geo = region::resolve(&context.regions, self.peer, self.over_tls, &mut request);
         let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
         let request = oversized_body::guard(context.limit, request);
         let inner = self
@@ -114,6 +121,26 @@ where
                 deadline,
             }),
         }
+    }
+}
+
+/// The make-service of a listener (see [`EveryRequest::for_each_connection`]).
+#[derive(Clone)]
+pub struct Connections<S>(EveryRequest<S>);
+
+impl<S: Clone> Service<SocketAddr> for Connections<S> {
+    type Response = EveryRequest<S>;
+    type Error = Infallible;
+    type Future = Ready<Result<EveryRequest<S>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, peer: SocketAddr) -> Self::Future {
+        let mut service = self.0.clone();
+        service.peer = peer.ip();
+        ready_now(Ok(service))
     }
 }
 

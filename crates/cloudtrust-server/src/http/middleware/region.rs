@@ -1,10 +1,10 @@
 //! Which region a request is served as, from the host the client asked for; the answer goes
 //! into the request's extensions (`Arc<Serving>`) and `X-CC-LocalGeo`.
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use crate::regions::Regions;
 
@@ -13,12 +13,12 @@ pub static X_CC_LOCAL_GEO: HeaderName = HeaderName::from_static("x-cc-localgeo")
 
 /// The host the client asked for: `X-Forwarded-Host` from a trusted proxy, else the request
 /// target's authority (HTTP/2) or `Host`.
-fn requested_host<'r>(regions: &Regions, request: &'r Request) -> Option<&'r str> {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded = peer
+fn requested_host<'r, B>(
+    regions: &Regions,
+    peer: IpAddr,
+    request: &'r Request<B>,
+) -> Option<&'r str> {
+    let forwarded = Some(peer)
         .filter(|ip| regions.trusts_proxy(*ip))
         .and_then(|_| request.headers().get("x-forwarded-host"))
         .and_then(|v| v.to_str().ok())
@@ -34,15 +34,15 @@ fn requested_host<'r>(regions: &Regions, request: &'r Request) -> Option<&'r str
         })
 }
 
-/// Marks requests that came to the TLS listener (a request extension that listener's router
-/// adds).
-#[derive(Debug, Clone, Copy)]
-pub struct OverTls;
-
-/// Puts how the request is served into its extensions; answers the region's `X-CC-LocalGeo`.
-pub fn resolve(regions: &Regions, request: &mut Request) -> &'static str {
-    let over_tls = request.extensions().get::<OverTls>().is_some();
-    let serving = regions.serving(requested_host(regions, request), over_tls);
+/// Puts how the request is served into its extensions (`over_tls` when it came to the TLS
+/// listener, from the TCP peer `peer`); answers the region's `X-CC-LocalGeo`.
+pub fn resolve<B>(
+    regions: &Regions,
+    peer: IpAddr,
+    over_tls: bool,
+    request: &mut Request<B>,
+) -> &'static str {
+    let serving = regions.serving(requested_host(regions, peer, request), over_tls);
     let geo = serving.geo;
     request.extensions_mut().insert(serving);
     geo

@@ -13,9 +13,10 @@ pub static CITRIX_TRANSACTION_ID: HeaderName = HeaderName::from_static("citrix-t
 /// `X-Cws-TransactionId`, on every response.
 pub static X_CWS_TRANSACTION_ID: HeaderName = HeaderName::from_static("x-cws-transactionid");
 
-/// The transaction id of the current request (a request extension).
-#[derive(Debug, Clone)]
-pub struct TransactionId(pub String);
+/// The name of the span every request is handled in.
+pub const SPAN_NAME: &str = "request";
+/// Its target (this module), which [`crate::logging::RequestSpanFields`] recognises it by.
+pub const SPAN_TARGET: &str = module_path!();
 
 /// Longest client-supplied transaction id that is echoed.
 const MAX_ID_LEN: usize = 128;
@@ -47,7 +48,7 @@ pub struct Transaction {
 }
 
 /// Gives the request its transaction id (the client's, or a new one) and its log span.
-pub fn begin(request: &mut Request, client: std::net::IpAddr) -> Transaction {
+pub fn begin<B>(request: &Request<B>, client: std::net::IpAddr) -> Transaction {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
@@ -55,22 +56,23 @@ pub fn begin(request: &mut Request, client: std::net::IpAddr) -> Transaction {
         .map(str::to_owned);
     let echoed = incoming.is_some();
     let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // Strings as `&str`, not `%`: the text format's layer writes them without formatting
+    // (crate::logging); the name is SPAN_NAME's.
     let span = tracing::info_span!(
         "request",
-        txid = %id,
-        method = %request.method(),
-        path = %logged_path(request.uri().path()),
+        txid = id.as_str(),
+        method = request.method().as_str(),
+        path = logged_path(request.uri().path()),
         client = %client,
     );
-    request.extensions_mut().insert(TransactionId(id.clone()));
     Transaction { id, echoed, span }
 }
 
 /// Puts the transaction id on the response.
 pub fn end(transaction: &Transaction, response: &mut Response) {
-    transaction
-        .span
-        .in_scope(|| tracing::debug!(status = response.status().as_u16(), "handled"));
+    // In the span without entering it: entering and leaving cost more than the event, which
+    // is rarely enabled.
+    tracing::debug!(parent: &transaction.span, status = response.status().as_u16(), "handled");
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&transaction.id) {
         if transaction.echoed {

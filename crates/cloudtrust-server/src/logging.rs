@@ -1,0 +1,71 @@
+//! The text log format's request context, written cheaply.
+//!
+//! Every request runs in a span whose fields (transaction id, method, path, client address)
+//! are on each log line written while it is handled
+//! ([`crate::http::middleware::request_id`]). The `fmt` layer formats a span's fields when the
+//! span is made, through `fmt::Write` and its styling, whether or not anything is then logged:
+//! on the token endpoint that was a few thousand instructions per request, for lines that are
+//! rarely written. [`RequestSpanFields`] writes them first, as the text format shows them
+//! (`txid=… method=POST path=/… client=192.0.2.1`), and the `fmt` layer keeps what it finds.
+//! The JSON format formats its own fields and does not need it.
+
+use std::fmt::{Debug, Write as _};
+
+use tracing::Subscriber;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing_subscriber::fmt::FormattedFields;
+use tracing_subscriber::fmt::format::DefaultFields;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::http::middleware::request_id;
+
+/// Formats the fields of request spans for the text format's `fmt` layer, which must be
+/// layered over it (`registry().with(filter).with(RequestSpanFields).with(fmt::layer())`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestSpanFields;
+
+impl<S> Layer<S> for RequestSpanFields
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, context: Context<'_, S>) {
+        let metadata = attributes.metadata();
+        if metadata.name() != request_id::SPAN_NAME || metadata.target() != request_id::SPAN_TARGET
+        {
+            return;
+        }
+        let Some(span) = context.span(id) else { return };
+        let mut fields = Plain(String::with_capacity(112));
+        attributes.record(&mut fields);
+        span.extensions_mut()
+            .insert(FormattedFields::<DefaultFields>::new(fields.0));
+    }
+}
+
+/// `name=value` pairs separated by spaces, strings as they are (the request span's fields
+/// are an id, a method, a path and an address: nothing to quote or escape).
+struct Plain(String);
+
+impl Plain {
+    fn name(&mut self, field: &Field) {
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        self.0.push_str(field.name());
+        self.0.push('=');
+    }
+}
+
+impl Visit for Plain {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.name(field);
+        self.0.push_str(value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        self.name(field);
+        let _ = write!(self.0, "{value:?}");
+    }
+}
