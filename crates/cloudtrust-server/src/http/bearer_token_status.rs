@@ -42,7 +42,7 @@ fn read_form(
     }
     let mut form = TokenForm::default();
     for pair in super::urlencoded::pairs(&body) {
-        let (name, value) = pair.map_err(|_| super::oauth::not_utf8())?;
+        let (name, value) = pair?;
         let slot = match name.as_ref() {
             "token" => &mut form.token,
             "client_id" => &mut form.client_id,

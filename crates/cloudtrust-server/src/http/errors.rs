@@ -157,6 +157,13 @@ impl OAuthError {
     }
 }
 
+/// A form whose names or values are not UTF-8 once decoded: `invalid_request`.
+impl From<super::urlencoded::NotUtf8> for OAuthError {
+    fn from(_: super::urlencoded::NotUtf8) -> Self {
+        OAuthError::invalid_request("the form is not UTF-8 once decoded")
+    }
+}
+
 impl From<axum::extract::rejection::PathRejection> for OAuthError {
     fn from(_: axum::extract::rejection::PathRejection) -> Self {
         Self::invalid_request("the path is not valid text")

@@ -35,7 +35,7 @@ pub struct TokenForm {
 pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
     let mut form = TokenForm::default();
     for pair in super::urlencoded::pairs(body) {
-        let (name, value) = pair.map_err(|_| not_utf8())?;
+        let (name, value) = pair?;
         let slot = match name.as_ref() {
             "grant_type" => &mut form.grant_type,
             "client_id" => &mut form.client_id,
@@ -51,11 +51,6 @@ pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
         *slot = Some(value.into_owned());
     }
     Ok(form)
-}
-
-/// The refusal of a form whose names or values are not UTF-8 once decoded.
-pub fn not_utf8() -> OAuthError {
-    OAuthError::invalid_request("the form is not UTF-8 once decoded")
 }
 
 /// Whether the content type is `application/x-www-form-urlencoded` (parameters allowed).

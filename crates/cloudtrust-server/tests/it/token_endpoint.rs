@@ -216,3 +216,21 @@ db_test! {
         assert_eq!(ok.status(), 200);
     }
 }
+
+db_test! {
+    async fn every_token_endpoint_refuses_a_form_that_is_not_utf8(env) {
+        let seed = env.seed().await;
+        for (path, body) in [
+            ("/cctrustoauth2/root/tokens/introspect", format!("token=%FF&client_id={}&client_secret={}", seed.client_id, seed.secret)),
+            ("/cctrustoauth2/root/tokens/revoke", format!("token=%C3%28&client_id={}&client_secret={}", seed.client_id, seed.secret)),
+            ("/core/connect/token", "grant_type=authorization_code&code=%FF&client_id=someone".to_owned()),
+        ] {
+            let response = env.http.post(env.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send().await.expect("request");
+            let (status, error) = oauth_error(response).await;
+            assert_eq!((status, error["error"].as_str()), (400, Some("invalid_request")), "{path}: {error}");
+        }
+    }
+}

@@ -66,11 +66,10 @@ impl OAuthForm {
                 "application/x-www-form-urlencoded",
             ));
         }
-        super::urlencoded::pairs(body)
+        let pairs = super::urlencoded::pairs(body)
             .map(|pair| pair.map(|(k, v)| (k.into_owned(), v.into_owned())))
-            .collect::<Result<_, _>>()
-            .map(OAuthForm)
-            .map_err(|_| super::oauth::not_utf8())
+            .collect::<Result<_, _>>()?;
+        Ok(OAuthForm(pairs))
     }
 
     /// The value of `name` (empty counts as absent); repeated, it is an error (RFC 6749 §3.2).

@@ -57,9 +57,9 @@ pub fn begin<B>(request: &Request<B>, client: std::net::IpAddr) -> Transaction {
     let echoed = incoming.is_some();
     let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     // Strings as `&str`, not `%`: the text format's layer writes them without formatting
-    // (crate::logging); the name is SPAN_NAME's.
+    // (crate::logging).
     let span = tracing::info_span!(
-        "request",
+        SPAN_NAME,
         txid = id.as_str(),
         method = request.method().as_str(),
         path = logged_path(request.uri().path()),
