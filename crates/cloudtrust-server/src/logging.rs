@@ -7,7 +7,8 @@
 //! on the token endpoint that was a few thousand instructions per request, for lines that are
 //! rarely written. [`RequestSpanFields`] writes them first, as the text format shows them
 //! (`txid=… method=POST path=/… client=192.0.2.1`), and the `fmt` layer keeps what it finds.
-//! The JSON format formats its own fields and does not need it.
+//! The JSON format formats its own fields and does not need it; on a terminal the request's
+//! fields are written without the `fmt` layer's italics.
 
 use std::fmt::{Debug, Write as _};
 
@@ -44,8 +45,9 @@ where
     }
 }
 
-/// `name=value` pairs separated by spaces, strings as they are (the request span's fields
-/// are an id, a method, a path and an address: nothing to quote or escape).
+/// `name=value` pairs separated by spaces, strings unquoted as the `fmt` layer wrote these
+/// fields when they were given with `%` — but a control character (C0, DEL or C1, which a
+/// request path may hold as UTF-8) escaped: a terminal showing the log would obey it.
 struct Plain(String);
 
 impl Plain {
@@ -61,11 +63,53 @@ impl Plain {
 impl Visit for Plain {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.name(field);
-        self.0.push_str(value);
+        if value.chars().any(char::is_control) {
+            let _ = write!(self.0, "{}", value.escape_debug());
+        } else {
+            self.0.push_str(value);
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
         self.name(field);
         let _ = write!(self.0, "{value:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[test]
+    fn request_fields_are_written_as_the_text_format_does_with_control_characters_escaped() {
+        let log = tempfile::NamedTempFile::new().expect("a log file");
+        let writer = Mutex::new(log.reopen().expect("the log file"));
+        let subscriber = tracing_subscriber::registry().with(RequestSpanFields).with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let client = std::net::IpAddr::from([192, 0, 2, 1]);
+            let span = tracing::info_span!(
+                target: request_id::SPAN_TARGET,
+                request_id::SPAN_NAME,
+                txid = "t-1",
+                method = "GET",
+                path = "/a\u{9b}31mb\n",
+                client = %client,
+            );
+            span.in_scope(|| tracing::info!("inside"));
+        });
+        let text = std::fs::read_to_string(log.path()).expect("the log");
+        assert!(
+            text.contains("request{txid=t-1 method=GET path=/a\\u{9b}31mb\\n client=192.0.2.1}: "),
+            "{text}"
+        );
+        assert!(!text.contains('\u{9b}'), "{text}");
     }
 }

@@ -393,6 +393,7 @@ fn init_tracing(default: &str) {
     let ansi = std::io::stderr().is_terminal();
     let logs = tracing_subscriber::registry().with(filter);
     let json = std::env::var("CLOUDTRUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    // A layer per branch: its type depends on the layers under it.
     if json {
         let format = tracing_subscriber::fmt::layer().with_ansi(ansi);
         logs.with(format.with_writer(std::io::stderr).json()).init();

@@ -18,9 +18,10 @@ fn requested_host<'r, B>(
     peer: IpAddr,
     request: &'r Request<B>,
 ) -> Option<&'r str> {
-    let forwarded = Some(peer)
-        .filter(|ip| regions.trusts_proxy(*ip))
-        .and_then(|_| request.headers().get("x-forwarded-host"))
+    let forwarded = regions
+        .trusts_proxy(peer)
+        .then(|| request.headers().get("x-forwarded-host"))
+        .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(str::trim);
