@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use super::verified_tokens::VerifiedTokens;
 use super::{Auth, Elsewhere, Outcome, Refusal};
 use crate::domain::administrators::Administrator;
 use crate::domain::api_clients::ApiClientCredential;
 use crate::domain::audit::Actor;
 use crate::domain::customers::Customer;
-use crate::domain::tokens::{AccessClaims, TokenRejection};
+use crate::domain::tokens::{AccessClaims, TokenRejection, check_times};
 use crate::error::Result;
 use crate::regions::Serving;
 
@@ -56,14 +57,24 @@ impl Auth {
         })
     }
 
-    /// Checks a bearer token: signature and times, then that it is not revoked, its client
+    /// Checks a bearer token: signature (once per token, see [`VerifiedTokens`]) and times, then that it is not revoked, its client
     /// still exists and its owner's access was not reduced since issuance.
     pub(super) async fn check_bearer(&self, token: &str) -> Result<Result<Caller, TokenRejection>> {
         let keys = self.keys.current();
         let now = self.clock.now();
-        let claims = match self.tokens.verify_access(&keys, token, now) {
-            Ok(claims) => claims,
-            Err(reason) => return Ok(Err(reason)),
+        let key = VerifiedTokens::key(token);
+        let claims = match self.verified.get(&keys, &key) {
+            Some(claims) => match check_times(&claims, now) {
+                Ok(()) => claims,
+                Err(reason) => return Ok(Err(reason)),
+            },
+            None => match self.tokens.verify_access(&keys, token, now) {
+                Ok(claims) => {
+                    self.verified.insert(&keys, key, &claims, now);
+                    claims
+                }
+                Err(reason) => return Ok(Err(reason)),
+            },
         };
         if self.cache.is_revoked(&claims.jti, now).await? {
             return Ok(Err(TokenRejection::Revoked));

@@ -13,6 +13,7 @@ mod bearer;
 mod bearer_token_status;
 mod password;
 mod smart_key;
+mod verified_tokens;
 mod workspace_client;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::keys::KeyRing;
 use crate::regions::{Admission, Regions, Serving};
 use crate::throttle::Throttle;
 use crate::usage::UsageRecorder;
+use verified_tokens::VerifiedTokens;
 
 /// Why a credential was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,7 @@ pub struct Auth {
     usage: Arc<UsageRecorder>,
     keys: Arc<KeyRing>,
     tokens: TokenPolicy,
+    verified: VerifiedTokens,
     hashing: tokio::sync::Semaphore,
 }
 
@@ -137,6 +140,7 @@ impl Auth {
             usage,
             keys,
             tokens,
+            verified: VerifiedTokens::new(),
             hashing: password::hashing_gate(),
         }
     }

@@ -98,8 +98,10 @@ pub struct SmartClaims {
 }
 
 /// The validity window of a token's claims.
-trait Lifetime {
+pub trait Lifetime {
+    /// `nbf`, unix seconds.
     fn not_before(&self) -> i64;
+    /// `exp`, unix seconds.
     fn expiry(&self) -> i64;
 }
 
@@ -277,14 +279,21 @@ impl TokenPolicy {
             _ => TokenRejection::Malformed,
         })?;
         let claims = data.claims;
-        if claims.expiry() <= now {
-            return Err(TokenRejection::Expired);
-        }
-        if claims.not_before() > now + CLOCK_SKEW_SECS {
-            return Err(TokenRejection::NotYetValid);
-        }
+        check_times(&claims, now)?;
         Ok(claims)
     }
+}
+
+/// Checks that a token with these claims may be used at `now`: it has not expired and its
+/// `nbf` is not further ahead than the clock skew allowed.
+pub fn check_times(claims: &impl Lifetime, now: i64) -> Result<(), TokenRejection> {
+    if claims.expiry() <= now {
+        return Err(TokenRejection::Expired);
+    }
+    if claims.not_before() > now + CLOCK_SKEW_SECS {
+        return Err(TokenRejection::NotYetValid);
+    }
+    Ok(())
 }
 
 /// Tolerated difference between nodes' clocks for `nbf`.

@@ -58,14 +58,7 @@ pub async fn list(
         MAX_PAGE,
     )?;
     let owner = &caller.owner;
-    let page = directory
-        .list_api_clients(
-            &caller.actor(),
-            &caller.claims.customer,
-            Some(AdministratorRef::Id(&owner.id)),
-            Some(&page),
-        )
-        .await?;
+    let page = directory.page_own_api_clients(owner, &page).await?;
     Ok(Json(SecureClientsResult {
         items: page.items.iter().map(|c| secure_client(c, owner)).collect(),
         continuation_token: page.continuation,

@@ -77,6 +77,10 @@ db_test! {
 
         // A leaked key is retired at once (after a rotation: the active key cannot be).
         let leaked = token_from(&env, &nodes[0], id, secret).await;
+        for node in &nodes {
+            // Checked once on each node, so that each has it among the tokens it checked.
+            assert_eq!(me(&env, node, &leaked).await, 200);
+        }
         assert!(rotation::retire(&foundation.store, &*env.clock, &new.kid).await.is_err(), "the active key is never retired");
         let newest = rotation::rotate(&foundation.store, &foundation.kek, foundation.config.signing_algorithm, &*env.clock, 3600).await.expect("rotated");
         rotation::retire(&foundation.store, &*env.clock, &new.kid).await.expect("retired");
