@@ -57,8 +57,9 @@ impl Auth {
         })
     }
 
-    /// Checks a bearer token: signature (once per token, see [`VerifiedTokens`]) and times, then that it is not revoked, its client
-    /// still exists and its owner's access was not reduced since issuance.
+    /// Checks a bearer token: signature (once per token, see [`VerifiedTokens`]) and times,
+    /// then that it is not revoked, its client still exists and its owner's access was not
+    /// reduced since issuance.
     pub(super) async fn check_bearer(&self, token: &str) -> Result<Result<Caller, TokenRejection>> {
         let keys = self.keys.current();
         let now = self.clock.now();

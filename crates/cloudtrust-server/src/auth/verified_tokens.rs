@@ -34,6 +34,16 @@ struct State {
     claims: HashMap<[u8; 32], AccessClaims>,
 }
 
+impl State {
+    /// Whether the entries were checked with `keys` (the very set, not an equal one: a set is
+    /// built anew whenever the published keys change).
+    fn checked_with(&self, keys: &Arc<KeySet>) -> bool {
+        self.keys
+            .as_ref()
+            .is_some_and(|seen| Arc::ptr_eq(seen, keys))
+    }
+}
+
 impl VerifiedTokens {
     pub(super) fn new() -> Self {
         VerifiedTokens {
@@ -54,11 +64,7 @@ impl VerifiedTokens {
     /// The claims of a token checked with `keys`, if it was.
     pub(super) fn get(&self, keys: &Arc<KeySet>, key: &[u8; 32]) -> Option<AccessClaims> {
         let state = self.state.lock();
-        if !state
-            .keys
-            .as_ref()
-            .is_some_and(|seen| Arc::ptr_eq(seen, keys))
-        {
+        if !state.checked_with(keys) {
             return None;
         }
         state.claims.get(key).cloned()
@@ -73,11 +79,7 @@ impl VerifiedTokens {
         now: i64,
     ) {
         let mut state = self.state.lock();
-        if !state
-            .keys
-            .as_ref()
-            .is_some_and(|seen| Arc::ptr_eq(seen, keys))
-        {
+        if !state.checked_with(keys) {
             state.claims.clear();
             state.keys = Some(Arc::clone(keys));
         }
