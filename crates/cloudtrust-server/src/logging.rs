@@ -63,7 +63,10 @@ impl Plain {
 impl Visit for Plain {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.name(field);
-        if value.chars().any(char::is_control) {
+        // Bytes first: a control character is a byte below 0x20, DEL, or (C1) 0xC2 followed
+        // by 0x80 – 0x9F in UTF-8, so a value without such a byte needs no decoding.
+        let suspect = value.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
+        if suspect && value.chars().any(char::is_control) {
             let _ = write!(self.0, "{}", value.escape_debug());
         } else {
             self.0.push_str(value);

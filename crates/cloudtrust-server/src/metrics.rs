@@ -71,8 +71,11 @@ struct RouteLatency([Option<Histogram>; METHODS.len() * CLASSES.len()]);
 thread_local! {
     /// The latency histograms this thread has used, by route template. The registry's own
     /// lookup builds a key of owned label strings and takes a shard lock per call; this one,
-    /// per worker thread and bounded by the routes, is a hash lookup without either.
-    static LATENCY: RefCell<HashMap<Box<str>, RouteLatency>> = RefCell::new(HashMap::new());
+    /// per worker thread and bounded by the routes, is a hash lookup without either. Its
+    /// keys are the server's own route templates, never a client's text, so a fast hash
+    /// that does not resist chosen collisions is enough.
+    static LATENCY: RefCell<HashMap<Box<str>, RouteLatency, foldhash::fast::RandomState>> =
+        RefCell::new(HashMap::default());
 }
 
 /// The process's recorder, installed on first use. When the embedding program installed a

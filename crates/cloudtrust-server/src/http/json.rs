@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::errors::ApiErrorResponse;
-use super::media_type;
+use super::{is_json_media, media_type};
 use crate::domain::paging::PageRequest;
 
 /// A JSON request body.
@@ -24,8 +24,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let media = media_type(request.headers()).unwrap_or_default();
-        if !(media == "application/json" || media.ends_with("+json")) {
-            return Err(ApiErrorResponse::unsupported_media_type(&media));
+        if !is_json_media(media) {
+            return Err(ApiErrorResponse::unsupported_media_type(
+                &media.to_ascii_lowercase(),
+            ));
         }
         let body = Bytes::from_request(request, state)
             .await

@@ -210,11 +210,79 @@ pub fn metrics_router(services: Services) -> Router {
         .with_state(services)
 }
 
-/// The media type of the request body, lowercased and without parameters such as `charset`.
-pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+/// The media type of the request body as sent, without parameters such as `charset`; media
+/// types are case-insensitive, so compare it with [`is_media_type`] or `eq_ignore_ascii_case`.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
+        .map(str::trim)
+}
+
+/// Whether the request body's media type is `expected` (lowercase), in any case and with any
+/// parameters. The header's bytes are compared as they are, neither copied nor checked as
+/// text first: the token endpoints ask this of every request, and a byte that is not ASCII
+/// cannot match.
+pub(crate) fn is_media_type(headers: &HeaderMap, expected: &str) -> bool {
+    headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+        let essence = value.as_bytes().split(|b| *b == b';').next();
+        essence.is_some_and(|e| e.trim_ascii().eq_ignore_ascii_case(expected.as_bytes()))
+    })
+}
+
+/// Whether `media` (from [`media_type`]) is JSON: `application/json` or a `+json` type
+/// (RFC 6839), in any case.
+pub(crate) fn is_json_media(media: &str) -> bool {
+    let bytes = media.as_bytes();
+    media.eq_ignore_ascii_case("application/json")
+        || bytes.len() >= 5 && bytes[bytes.len() - 5..].eq_ignore_ascii_case(b"+json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content_type(value: &'static [u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_bytes(value) {
+            headers.insert(header::CONTENT_TYPE, value);
+        }
+        headers
+    }
+
+    #[test]
+    fn media_types_match_in_any_case_with_any_parameters() {
+        let form = "application/x-www-form-urlencoded";
+        for matching in [
+            &b"application/x-www-form-urlencoded"[..],
+            b"Application/X-WWW-Form-URLEncoded",
+            b" application/x-www-form-urlencoded ; charset=UTF-8",
+        ] {
+            assert!(is_media_type(&content_type(matching), form), "{matching:?}");
+        }
+        for other in [
+            &b"application/x-www-form-urlencodedx"[..],
+            b"application/json",
+            b"",
+            b"application/x-www-form-urlencod\xc3\xa9",
+        ] {
+            assert!(!is_media_type(&content_type(other), form), "{other:?}");
+        }
+        assert!(!is_media_type(&HeaderMap::new(), form));
+    }
+
+    #[test]
+    fn json_is_application_json_or_a_json_suffix() {
+        for json in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/problem+JSON",
+        ] {
+            assert!(is_json_media(json), "{json}");
+        }
+        for other in ["application/jsonx", "json", "text/plain", ""] {
+            assert!(!is_json_media(other), "{other}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::basic::client_authentication;
 use super::errors::OAuthError;
-use super::media_type;
+use super::is_media_type;
 use super::path::PathText;
 use crate::auth::Auth;
 use crate::http::middleware::client_address::ClientAddress;
@@ -55,7 +55,7 @@ pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
 
 /// Whether the content type is `application/x-www-form-urlencoded` (parameters allowed).
 pub fn is_form(headers: &HeaderMap) -> bool {
-    media_type(headers).is_some_and(|m| m == "application/x-www-form-urlencoded")
+    is_media_type(headers, "application/x-www-form-urlencoded")
 }
 
 /// `POST /cctrustoauth2/{customerid}/tokens/clients`: a bearer token for an API client's id and

@@ -11,13 +11,13 @@ use cloudtrust_proto::TrustTokenResponse;
 use std::sync::Arc;
 
 use super::errors::OAuthError;
-use super::media_type;
 use super::path::PathText;
+use super::{is_json_media, media_type};
 use crate::auth::Auth;
 use crate::http::middleware::client_address::ClientAddress;
 
 fn is_json(headers: &HeaderMap) -> bool {
-    media_type(headers).is_some_and(|m| m == "application/json" || m.ends_with("+json"))
+    media_type(headers).is_some_and(is_json_media)
 }
 
 /// Reads `ClientId` and `ClientSecret`, in any letter case.

@@ -179,3 +179,93 @@ async fn log_format_json_makes_every_log_line_a_json_object() {
         "no secret in the log"
     );
 }
+
+/// The JSON log lines of `serve` with `RUST_LOG=filter` while one token request for an
+/// unknown client, with a transaction id, is refused; the server is stopped before they are
+/// returned.
+async fn logged_around_one_refusal(filter: &str, txid: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = cloudtrust(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("CLOUDTRUST_LOG_FORMAT", "json")
+        .env("RUST_LOG", filter)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/cctrustoauth2/root/tokens/clients");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let answered = loop {
+        let sent = client
+            .post(&url)
+            .header("Citrix-TransactionId", txid)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "no-such-client"),
+                ("client_secret", "a-secret"),
+            ])
+            .send()
+            .await;
+        match sent {
+            Ok(response) => break response.status(),
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("the server never answered: {error}"),
+        }
+    };
+    assert_eq!(answered, 400);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().expect("wait").success(), "stops cleanly");
+    let lines = reader.join().expect("reader");
+    lines.iter().map(|l| json_line(l)).collect()
+}
+
+/// Whether `lines` hold the refusal, in the request's span with its transaction id.
+fn refusal_in_span(lines: &[Value], txid: &str) -> bool {
+    lines.iter().any(|line| {
+        line["fields"]["message"] == "token refused: unknown client"
+            && line["spans"]
+                .as_array()
+                .is_some_and(|spans| spans.iter().any(|s| s["txid"] == txid))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_log_filters_by_target_and_by_span() {
+    let listening = |lines: &[Value]| {
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "cloudtrust is listening")
+    };
+    // Targets and levels only: the server library's info lines, the command's warnings.
+    let txid = "targets-1";
+    let lines = logged_around_one_refusal("warn,cloudtrust_server=info", txid).await;
+    assert!(refusal_in_span(&lines, txid), "{lines:#?}");
+    assert!(!listening(&lines), "{lines:#?}");
+
+    // A span directive: what is logged inside a request's span, down to debug; elsewhere,
+    // warnings only.
+    let txid = "spans-1";
+    let lines = logged_around_one_refusal("warn,[request]=debug", txid).await;
+    assert!(refusal_in_span(&lines, txid), "{lines:#?}");
+    assert!(!listening(&lines), "{lines:#?}");
+
+    // Without a filter of its own, info and up.
+    let lines = logged_around_one_refusal("info", "plain-1").await;
+    assert!(listening(&lines), "{lines:#?}");
+}

@@ -18,7 +18,7 @@ use axum::routing::get;
 use super::Services;
 use super::basic::{Basic, basic_credentials};
 use super::errors::OAuthError;
-use super::media_type;
+use super::is_media_type;
 use crate::auth::{Auth, Refusal};
 use crate::domain::workspace_clients::WorkspaceClient;
 use crate::domain::workspace_sign_in::tokens::issuer_of;
@@ -61,7 +61,7 @@ pub struct OAuthForm(Vec<(String, String)>);
 impl OAuthForm {
     /// Decodes a form body of the right media type.
     pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
-        if media_type(headers).as_deref() != Some("application/x-www-form-urlencoded") {
+        if !is_media_type(headers, "application/x-www-form-urlencoded") {
             return Err(OAuthError::unsupported_media_type(
                 "application/x-www-form-urlencoded",
             ));

@@ -102,14 +102,11 @@ where
         let context = &self.context;
         let method = request.method().clone();
         let client = client_address::resolve(&context.regions, self.peer, &mut request);
-        let transaction = request_id::begin(&request, client);
+        let (transaction, span) = request_id::begin(&request, client);
         let geo = region::resolve(&context.regions, self.peer, self.over_tls, &mut request);
         let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
         let request = oversized_body::guard(context.limit, request);
-        let inner = self
-            .inner
-            .call(request)
-            .instrument(transaction.span.clone());
+        let inner = self.inner.call(request).instrument(span);
         EveryRequestFuture {
             inner,
             after: Some(After {
@@ -155,13 +152,14 @@ struct After {
 }
 
 impl After {
-    fn finish(self, mut response: Response) -> Response {
+    /// `response` finished; `span` is the request's.
+    fn finish(self, mut response: Response, span: &tracing::Span) -> Response {
         if self.deadline.is_some_and(|d| d.happened()) {
             response = body_deadline::timed_out();
         }
         // The headers below, in one growth of the map rather than several.
         response.headers_mut().reserve(6);
-        request_id::end(&self.transaction, &mut response);
+        request_id::end(&self.transaction, span, &mut response);
         region::end(self.geo, &mut response);
         security_headers::apply(&mut response, self.over_tls);
         let route = response.extensions().get::<MatchedPath>();
@@ -192,10 +190,10 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Ok(response) = ready!(this.inner.poll(cx));
+        let mut this = self.project();
+        let Ok(response) = ready!(this.inner.as_mut().poll(cx));
         Poll::Ready(Ok(match this.after.take() {
-            Some(after) => after.finish(response),
+            Some(after) => after.finish(response, this.inner.span()),
             None => response,
         }))
     }

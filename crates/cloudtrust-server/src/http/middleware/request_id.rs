@@ -4,6 +4,9 @@
 //! otherwise a fresh id is made. The id is a field of the request's tracing span, so it is in
 //! every log line written while the request is handled.
 
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
@@ -39,16 +42,74 @@ fn logged_path(path: &str) -> &str {
     }
 }
 
+/// A client address as the log shows it, written without `fmt` when it is IPv4 (every
+/// request's span carries one, and the standard library's formatting of four integers cost
+/// more than the span's other fields together).
+struct AddressText {
+    bytes: [u8; 45],
+    len: usize,
+}
+
+impl AddressText {
+    fn of(address: IpAddr) -> Self {
+        let mut text = AddressText {
+            bytes: [0; 45],
+            len: 0,
+        };
+        match address {
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        text.push(b'.');
+                    }
+                    if octet >= 100 {
+                        text.push(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        text.push(b'0' + octet / 10 % 10);
+                    }
+                    text.push(b'0' + octet % 10);
+                }
+            }
+            IpAddr::V6(v6) => {
+                // At most 45 characters (`ffff:…:255.255.255.255`), so this cannot fail.
+                let _ = write!(text, "{v6}");
+            }
+        }
+        text
+    }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for AddressText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// The transaction id of a request being handled, and whether the client gave it.
 pub struct Transaction {
     id: String,
     echoed: bool,
-    /// The span every log line of the request is written in.
-    pub span: tracing::Span,
 }
 
-/// Gives the request its transaction id (the client's, or a new one) and its log span.
-pub fn begin<B>(request: &Request<B>, client: std::net::IpAddr) -> Transaction {
+/// Gives the request its transaction id (the client's, or a new one) and the span every log
+/// line of the request is written in.
+pub fn begin<B>(request: &Request<B>, client: IpAddr) -> (Transaction, tracing::Span) {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
@@ -57,22 +118,22 @@ pub fn begin<B>(request: &Request<B>, client: std::net::IpAddr) -> Transaction {
     let echoed = incoming.is_some();
     let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     // Strings as `&str`, not `%`: the text format's layer writes them without formatting
-    // (crate::logging).
+    // (crate::logging). The fields are only computed when the span is enabled.
     let span = tracing::info_span!(
         SPAN_NAME,
         txid = id.as_str(),
         method = request.method().as_str(),
         path = logged_path(request.uri().path()),
-        client = %client,
+        client = AddressText::of(client).as_str(),
     );
-    Transaction { id, echoed, span }
+    (Transaction { id, echoed }, span)
 }
 
-/// Puts the transaction id on the response.
-pub fn end(transaction: &Transaction, response: &mut Response) {
+/// Puts the transaction id on the response; `span` is the request's (from [`begin`]).
+pub fn end(transaction: &Transaction, span: &tracing::Span, response: &mut Response) {
     // In the span without entering it: entering and leaving cost more than the event, which
     // is rarely enabled.
-    tracing::debug!(parent: &transaction.span, status = response.status().as_u16(), "handled");
+    tracing::debug!(parent: span, status = response.status().as_u16(), "handled");
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&transaction.id) {
         if transaction.echoed {
@@ -84,4 +145,27 @@ pub fn end(transaction: &Transaction, response: &mut Response) {
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("X-Cws-TransactionId"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_written_as_the_standard_library_writes_them() {
+        let addresses = [
+            "0.0.0.0",
+            "9.10.99.100",
+            "192.0.2.1",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::17",
+            "::ffff:192.0.2.1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ];
+        for address in addresses {
+            let ip: IpAddr = address.parse().expect("an address");
+            assert_eq!(AddressText::of(ip).as_str(), ip.to_string());
+        }
+    }
 }
