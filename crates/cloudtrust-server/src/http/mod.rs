@@ -221,14 +221,9 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Whether the request body's media type is `expected` (lowercase), in any case and with any
-/// parameters. The header's bytes are compared as they are, neither copied nor checked as
-/// text first: the token endpoints ask this of every request, and a byte that is not ASCII
-/// cannot match.
+/// parameters, compared in place: the token endpoints ask this of every request.
 pub(crate) fn is_media_type(headers: &HeaderMap, expected: &str) -> bool {
-    headers.get(header::CONTENT_TYPE).is_some_and(|value| {
-        let essence = value.as_bytes().split(|b| *b == b';').next();
-        essence.is_some_and(|e| e.trim_ascii().eq_ignore_ascii_case(expected.as_bytes()))
-    })
+    media_type(headers).is_some_and(|m| m.eq_ignore_ascii_case(expected))
 }
 
 /// Whether `media` (from [`media_type`]) is JSON: `application/json` or a `+json` type
