@@ -173,7 +173,8 @@ impl AuthCache {
     }
 
     /// Whether changes are being followed. While they are not (before the follower starts,
-    /// or after it lost its connection), every lookup reads the database.
+    /// or once it has heard nothing for [`crate::changes::CURRENT_FOR`]), every lookup reads
+    /// the database.
     pub fn set_trusted(&self, trusted: bool) {
         if !trusted {
             self.clear();

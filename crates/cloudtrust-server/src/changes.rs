@@ -1,18 +1,21 @@
 //! Following changes made elsewhere — by another node or by the command line on the same
 //! database — so that this node's cache never serves a deleted client or a stale administrator.
 //!
-//! PostgreSQL nodes `LISTEN` and are told of each change as it commits; a lost connection
-//! (and so possibly lost notifications) empties the cache and disables it until the listener
-//! is back, reconnecting with a capped exponential back-off and saying so once per outage.
-//! SQLite nodes poll the change log, whose order is commit order because SQLite serialises
-//! writers.
+//! PostgreSQL nodes `LISTEN` and are told of each change as it commits; SQLite nodes poll the
+//! change log, whose order is commit order because SQLite serialises writers.
 //!
 //! A PostgreSQL node also sends itself a heartbeat through the database every two seconds, on
 //! a channel of its own. Notifications arrive in commit order, so a heartbeat back proves that
 //! every change committed before it was sent has arrived: its round trip is the node's lag.
-//! Ten seconds without one back means the node cannot tell whether it hears of changes — a
-//! connection that died without a word (a peer gone, a firewall dropping it), or a database
-//! it cannot reach — so it stops trusting its cache and reconnects.
+//!
+//! The cache is served for at most [`CURRENT_FOR`] after the node last knew it had heard of
+//! every change (a heartbeat back, a read of the change log), whatever happens meanwhile: a
+//! connection that died without a word, a lost listener, a database that went away. A restart
+//! of the database therefore does not stop the token endpoint, while a node cut off from the
+//! changes others make stops trusting what it remembers within that bound. Past it, every
+//! lookup reads the database until the node follows changes again; a PostgreSQL node that
+//! listens again empties its cache first, since notifications may have been missed. The
+//! listener reconnects with a capped exponential back-off and says so once per outage.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::AuthCache;
 use crate::clock::Clock;
 use crate::domain::changes::ChangeKind;
+use crate::error::Error;
 use crate::jobs::pause;
 use crate::keys::KeyRing;
 use crate::store::{self, Backend, Store};
@@ -41,8 +45,9 @@ const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
 /// How often a PostgreSQL node sends itself a heartbeat.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
-/// How long the node goes without a heartbeat back before it takes the connection for dead.
-const HEARTBEAT_LOST: Duration = Duration::from_secs(10);
+/// How long the cache is served after the node last knew it had heard of every change: the
+/// most a change made elsewhere can go unseen by a node that cannot hear of it.
+pub const CURRENT_FOR: Duration = Duration::from_secs(10);
 
 /// The heartbeats of one listener connection, timed in real time whatever clock the node is
 /// given.
@@ -86,9 +91,14 @@ impl Heartbeats {
         })
     }
 
+    /// Until when the cache may be served without another heartbeat back.
+    fn current_until(&self) -> tokio::time::Instant {
+        self.confirmed + CURRENT_FOR
+    }
+
     /// Whether none has come back for too long.
     fn lost(&self) -> bool {
-        self.confirmed.elapsed() > HEARTBEAT_LOST
+        tokio::time::Instant::now() >= self.current_until()
     }
 }
 
@@ -154,31 +164,58 @@ impl Follower {
         }
     }
 
+    /// Disables the cache once `current_until` has passed, and forgets it.
+    fn expire(&self, current_until: &mut Option<tokio::time::Instant>) {
+        if current_until.is_some_and(|until| tokio::time::Instant::now() >= until) {
+            *current_until = None;
+            self.cache.set_trusted(false);
+            tracing::warn!(
+                "no news of changes for {} s; cache disabled until changes are followed again",
+                CURRENT_FOR.as_secs()
+            );
+        }
+    }
+
     async fn poll(&self, cancel: &CancellationToken) {
         let every = self.poll_every.max(Duration::from_millis(10));
         let mut last_seq: Option<i64> = None;
         let mut last_prune = tokio::time::Instant::now();
+        // When the last read that succeeded began: every change committed before it was seen.
         let mut last_read: Option<tokio::time::Instant> = None;
+        let mut outage = false;
         loop {
             let reading = tokio::time::Instant::now();
-            let result = match self.store.conn().await {
-                Ok(mut conn) => match last_seq {
+            let read = async {
+                let mut conn = self.store.conn().await?;
+                match last_seq {
                     None => store::changes::latest(&mut conn)
                         .await
                         .map(|seq| (seq, Vec::new())),
                     Some(seq) => store::changes::after(&mut conn, seq)
                         .await
                         .map(|rows| (rows.last().map_or(seq, |r| r.seq), rows)),
-                },
-                Err(e) => Err(e),
+                }
+            };
+            let mut current_until = last_read
+                .filter(|_| self.cache.is_trusted())
+                .map(|read| read + CURRENT_FOR);
+            let result = match current_until {
+                Some(until) => tokio::time::timeout_at(until, read)
+                    .await
+                    .unwrap_or(Err(Error::Database(sqlx::Error::PoolTimedOut))),
+                None => read.await,
             };
             match result {
                 Ok((seq, rows)) => {
                     for row in rows {
                         self.apply(&row.kind, &row.key).await;
                     }
-                    if last_seq.is_none() {
+                    if !self.cache.is_trusted() {
                         self.cache.set_trusted(true);
+                    }
+                    if outage {
+                        tracing::info!("reading the change log again");
+                        outage = false;
                     }
                     last_seq = Some(seq);
                     // A change committed just after the previous read is seen only now.
@@ -188,10 +225,12 @@ impl Follower {
                     last_read = Some(reading);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "reading the change log failed; cache disabled");
-                    self.cache.set_trusted(false);
-                    last_seq = None;
-                    last_read = None;
+                    if !outage {
+                        tracing::warn!(error = %e, "reading the change log failed");
+                        outage = true;
+                    }
+                    // The changes after `last_seq` are read once the log answers again.
+                    self.expire(&mut current_until);
                 }
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
@@ -204,29 +243,44 @@ impl Follower {
         }
     }
 
+    /// A listener on `channels`, reconnected by [`Follower::listen`] rather than by sqlx, which
+    /// would wait inside `try_recv` for the database to come back.
+    async fn connect_listener(&self, channels: [&str; 3]) -> sqlx::Result<PgListener> {
+        let mut listener = PgListener::connect(self.store.url()).await?;
+        listener.eager_reconnect(false);
+        listener.listen_all(channels).await?;
+        Ok(listener)
+    }
+
     async fn listen(&self, cancel: &CancellationToken) {
         let mut prune_timer = tokio::time::interval(PRUNE_EVERY);
         let mut backoff = RECONNECT_FIRST;
         let mut outage = false;
         let heartbeat_channel = format!("cloudtrust_heartbeat_{}", uuid::Uuid::new_v4().simple());
+        let channels = [CHANNEL, BLOCK_CHANNEL, heartbeat_channel.as_str()];
+        // While the cache is trusted without a listener: until when it may be.
+        let mut current_until: Option<tokio::time::Instant> = None;
         loop {
-            let channels = [CHANNEL, BLOCK_CHANNEL, heartbeat_channel.as_str()];
-            let connected = match PgListener::connect(self.store.url()).await {
-                Ok(mut listener) => match listener.listen_all(channels).await {
-                    Ok(()) => Ok(listener),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
+            let connected = tokio::select! {
+                connected = self.connect_listener(channels) => connected,
+                () = sleep_until(current_until) => {
+                    self.expire(&mut current_until);
+                    continue;
+                }
+                () = cancel.cancelled() => return,
             };
             let mut listener = match connected {
                 Ok(listener) => listener,
                 Err(e) => {
-                    self.cache.set_trusted(false);
                     if !outage {
-                        tracing::warn!(error = %e, "cannot listen for changes; cache disabled until the connection is back");
+                        tracing::warn!(error = %e, "cannot listen for changes");
                         outage = true;
                     }
-                    if !pause(backoff, cancel).await {
+                    self.expire(&mut current_until);
+                    let wait = current_until.map_or(backoff, |until| {
+                        backoff.min(until.saturating_duration_since(tokio::time::Instant::now()))
+                    });
+                    if !pause(wait, cancel).await {
                         return;
                     }
                     backoff = (backoff * 2).min(RECONNECT_MAX);
@@ -234,9 +288,10 @@ impl Follower {
                 }
             };
             if outage {
-                tracing::info!("listening for changes again; cache enabled");
+                tracing::info!("listening for changes again; cache emptied");
             }
             backoff = RECONNECT_FIRST;
+            current_until = None;
             // Anything cached before now may have missed a notification.
             self.cache.clear();
             self.cache.set_trusted(true);
@@ -260,18 +315,21 @@ impl Follower {
                                 .unwrap_or((notification.payload(), ""));
                             self.apply(kind, key).await;
                         }
-                        // The connection was lost: notifications may have been missed, and
-                        // more will be until a new listener is in place, so nothing cached
-                        // can be trusted until then.
-                        Ok(None) => {
-                            tracing::warn!("change notifications interrupted; cache disabled until listening again");
-                            self.cache.set_trusted(false);
-                            outage = true;
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "change listener failed; cache disabled until the connection is back");
-                            self.cache.set_trusted(false);
+                        // The connection was lost: notifications may be missed from now on, but
+                        // everything up to the last heartbeat back was heard, so the cache is
+                        // served until `CURRENT_FOR` after it while a new listener is made.
+                        lost => {
+                            let error = lost.err().map(|e| e.to_string());
+                            tracing::warn!(
+                                error,
+                                "change notifications interrupted; cache served for at most {} s \
+                                 more while listening again",
+                                heartbeats
+                                    .current_until()
+                                    .saturating_duration_since(tokio::time::Instant::now())
+                                    .as_secs()
+                            );
+                            current_until = Some(heartbeats.current_until());
                             outage = true;
                             break;
                         }
@@ -293,5 +351,13 @@ impl Follower {
                 }
             }
         }
+    }
+}
+
+/// Sleeps until `until`, or for ever when there is none.
+async fn sleep_until(until: Option<tokio::time::Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until).await,
+        None => std::future::pending().await,
     }
 }

@@ -32,7 +32,8 @@ pub const CACHE_ENTRIES: &str = "cloudtrust_cache_entries";
 pub const DB_CONNECTIONS: &str = "cloudtrust_db_pool_connections";
 /// The most database connections the pool opens.
 pub const DB_CONNECTIONS_MAX: &str = "cloudtrust_db_pool_max_connections";
-/// 1 while the change notifications are followed (the cache is trusted), else 0.
+/// 1 while the cache is trusted (changes are followed, or were less than
+/// [`crate::changes::CURRENT_FOR`] ago), else 0.
 pub const CHANGES_FOLLOWED: &str = "cloudtrust_change_notifications_connected";
 /// Token usage records (and, with `audit_each_token`, system-log records) not yet written.
 pub const USAGE_PENDING: &str = "cloudtrust_usage_pending_records";

@@ -145,8 +145,9 @@ impl Auth {
         }
     }
 
-    /// Whether the cache follows changes (the change notifications are connected); while it
-    /// does not, every token request reads the database.
+    /// Whether the cache is trusted: changes are followed, or were less than
+    /// [`crate::changes::CURRENT_FOR`] ago. While it is not, every token request reads the
+    /// database.
     pub fn follows_changes(&self) -> bool {
         self.cache.is_trusted()
     }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use cloudtrust_server::changes::CURRENT_FOR;
 use cloudtrust_server::domain::audit::Actor;
 use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::permissions::Access;
@@ -81,8 +82,10 @@ async fn following(node: &cloudtrust_server::RunningServer) {
     );
 }
 
-/// A PostgreSQL node that loses its `LISTEN` connection stops serving from its cache until it
-/// listens again, then follows changes as before.
+/// A PostgreSQL node that loses its `LISTEN` connection and cannot make another serves from its
+/// cache for a while (a database restart must not stop the token endpoint), stops within
+/// `CURRENT_FOR` of its last heartbeat back until it listens again, then follows changes as
+/// before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     skip_postgres,
@@ -114,7 +117,15 @@ async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listen
         )))
         .await
         .expect("cut the listener");
-    let stopped = eventually(PROPAGATION, || async { !env.server.follows_changes() }).await;
+    let cut_at = tokio::time::Instant::now();
+    // The last heartbeat came back at most two seconds before the cut.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let served_after_the_cut = env.server.follows_changes();
+    let stopped = eventually(CURRENT_FOR + PROPAGATION, || async {
+        !env.server.follows_changes()
+    })
+    .await;
+    let stopped_after = cut_at.elapsed();
     admin
         .execute(sql(format!(
             "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
@@ -122,10 +133,25 @@ async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listen
         .await
         .expect("allow connections");
     assert!(
-        stopped,
-        "the cache is not trusted while nothing is listened to"
+        served_after_the_cut,
+        "the cache is served for a while after the listener is lost"
     );
-    following(&env.server).await;
+    assert!(
+        stopped,
+        "the cache is not trusted for long while nothing is listened to"
+    );
+    assert!(
+        stopped_after <= CURRENT_FOR + Duration::from_secs(1),
+        "the cache stopped being trusted {stopped_after:?} after the cut"
+    );
+    // Refused for seconds, the listener tries again after a back-off of up to 16 s by now.
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            env.server.follows_changes()
+        })
+        .await,
+        "the node follows changes again once it may connect"
+    );
 
     // Listening again, it sees a deletion made elsewhere (by the command line's directory,
     // which tells no cache).

@@ -488,7 +488,8 @@ struct Attempt {
     outcome: Result<u16, String>,
 }
 
-/// How long PostgreSQL stays down.
+/// How long PostgreSQL stays down: less than the 10 s a node serves its cache without news of
+/// changes, so the token endpoint must not notice.
 const OUTAGE: Duration = Duration::from_secs(2);
 /// The longest a write may take to answer, even while PostgreSQL is down.
 const WRITE_ANSWER_BOUND: Duration = Duration::from_secs(15);
