@@ -63,10 +63,7 @@ impl Plain {
 impl Visit for Plain {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.name(field);
-        // Bytes first: a control character is a byte below 0x20, DEL, or (C1) 0xC2 followed
-        // by 0x80 – 0x9F in UTF-8, so a value without such a byte needs no decoding.
-        let suspect = value.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
-        if suspect && value.chars().any(char::is_control) {
+        if may_hold_control(value.as_bytes()) && value.chars().any(char::is_control) {
             let _ = write!(self.0, "{}", value.escape_debug());
         } else {
             self.0.push_str(value);
@@ -77,6 +74,21 @@ impl Visit for Plain {
         self.name(field);
         let _ = write!(self.0, "{value:?}");
     }
+}
+
+/// Whether `bytes` hold a byte a control character starts with: below 0x20, DEL, or 0xC2 (C1
+/// controls are 0xC2 followed by 0x80 – 0x9F in UTF-8). Text without one needs no decoding.
+/// Sixteen bytes at a time, without an early exit inside a block, so that the compiler can
+/// compare a block at once: every request's span fields are checked.
+fn may_hold_control(bytes: &[u8]) -> bool {
+    let suspect = |b: u8| (b < 0x20) | (b == 0x7f) | (b == 0xc2);
+    let mut blocks = bytes.chunks_exact(16);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | suspect(b)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&b| suspect(b))
 }
 
 #[cfg(test)]
@@ -114,5 +126,22 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\u{9b}'), "{text}");
+    }
+
+    #[test]
+    fn a_byte_a_control_character_starts_with_is_found_anywhere() {
+        let plain = "0123456789abcdef0123456789abcdef0123456789";
+        assert!(!may_hold_control(plain.as_bytes()));
+        assert!(!may_hold_control(b""));
+        for at in [0, 5, 15, 16, 31, 32, 41] {
+            for byte in [0x00, 0x1b, 0x1f, 0x7f, 0xc2] {
+                let mut bytes = plain.as_bytes().to_vec();
+                bytes[at] = byte;
+                assert!(may_hold_control(&bytes), "{byte:#x} at {at}");
+            }
+            let mut bytes = plain.as_bytes().to_vec();
+            bytes[at] = b' ';
+            assert!(!may_hold_control(&bytes), "a space at {at}");
+        }
     }
 }

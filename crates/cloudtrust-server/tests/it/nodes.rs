@@ -180,6 +180,74 @@ async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listen
     let _ = admin.close().await;
 }
 
+/// A SQLite node that cannot read the change log serves from its cache for a while, stops
+/// within `CURRENT_FOR` of its last read, and once the log answers again reads on from where
+/// it stopped, trusting its cache again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_node_that_cannot_read_the_change_log_stops_trusting_its_cache_within_the_bound() {
+    use sqlx::{Connection, Executor};
+    let Some(env) = crate::support::Env::new(crate::support::Backend::Sqlite).await else {
+        return;
+    };
+    let seed = env.seed().await;
+    following(&env.server).await;
+    let mut other = sqlx::SqliteConnection::connect(&env.db.url)
+        .await
+        .expect("another connection to the file");
+    // Every read of the change log fails while it has another name.
+    other
+        .execute("ALTER TABLE change_log RENAME TO change_log_away")
+        .await
+        .expect("hide the change log");
+    let hidden_at = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let served_after_a_failed_read = env.server.follows_changes();
+    let stopped = eventually(CURRENT_FOR + PROPAGATION, || async {
+        !env.server.follows_changes()
+    })
+    .await;
+    let stopped_after = hidden_at.elapsed();
+    other
+        .execute("ALTER TABLE change_log_away RENAME TO change_log")
+        .await
+        .expect("give the change log back");
+    assert!(
+        served_after_a_failed_read,
+        "the cache is served for a while after a failed read"
+    );
+    assert!(stopped, "the cache is not trusted for long without reads");
+    assert!(
+        stopped_after <= CURRENT_FOR + Duration::from_secs(1),
+        "the cache stopped being trusted {stopped_after:?} after the change log went away"
+    );
+    following(&env.server).await;
+
+    // Reading again, it sees a deletion made by another process on the same file.
+    assert_eq!(
+        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
+            .await
+            .status(),
+        200
+    );
+    let command_line = cloudtrust_server::Foundation::open(env.db.config(), env.clock.clone())
+        .await
+        .expect("another process's foundation");
+    command_line
+        .directory
+        .delete_api_client(&Actor::operator(), "acme", &seed.client_id)
+        .await
+        .expect("delete");
+    let refused = eventually(PROPAGATION, || async {
+        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
+            .await
+            .status()
+            == 400
+    })
+    .await;
+    assert!(refused, "the deletion reached the node's cache");
+    let _ = other.close().await;
+}
+
 /// A TCP relay to PostgreSQL that can go silent: connections stay open, nothing more passes
 /// either way — what a peer that vanished, or a firewall that drops a connection, looks like.
 struct SilentRelay {
