@@ -82,6 +82,52 @@ async fn following(node: &cloudtrust_server::RunningServer) {
     );
 }
 
+/// Watches `node`, which has just stopped hearing of changes: its cache must still be served
+/// half a second later, and no longer once `CURRENT_FOR` (and a second's slack) has passed.
+async fn trust_once_changes_are_not_heard(
+    node: &cloudtrust_server::RunningServer,
+) -> Result<(), String> {
+    let since = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if !node.follows_changes() {
+        return Err("the cache was not served for a while".into());
+    }
+    let bound = CURRENT_FOR + Duration::from_secs(1);
+    if !eventually(bound + PROPAGATION, || async { !node.follows_changes() }).await {
+        return Err("the cache was trusted for long without news of changes".into());
+    }
+    match since.elapsed() {
+        stopped if stopped <= bound => Ok(()),
+        stopped => Err(format!(
+            "the cache stopped being trusted only after {stopped:?}"
+        )),
+    }
+}
+
+/// The seed's client gets a token from `env`'s node until another process (the command line's
+/// directory, which tells no cache) deletes it; then the node refuses it within `PROPAGATION`.
+async fn a_deletion_by_another_process_reaches(
+    env: &crate::support::Env,
+    seed: &crate::support::Seed,
+) {
+    let status = || async {
+        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
+            .await
+            .status()
+    };
+    assert_eq!(status().await, 200);
+    let command_line = cloudtrust_server::Foundation::open(env.db.config(), env.clock.clone())
+        .await
+        .expect("another process's foundation");
+    command_line
+        .directory
+        .delete_api_client(&Actor::operator(), "acme", &seed.client_id)
+        .await
+        .expect("delete");
+    let refused = eventually(PROPAGATION, || async { status().await == 400 }).await;
+    assert!(refused, "the deletion reached the node's cache");
+}
+
 /// A PostgreSQL node that loses its `LISTEN` connection and cannot make another serves from its
 /// cache for a while (a database restart must not stop the token endpoint), stops within
 /// `CURRENT_FOR` of its last heartbeat back until it listens again, then follows changes as
@@ -117,33 +163,17 @@ async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listen
         )))
         .await
         .expect("cut the listener");
-    let cut_at = tokio::time::Instant::now();
     // The last heartbeat came back at most two seconds before the cut.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let served_after_the_cut = env.server.follows_changes();
-    let stopped = eventually(CURRENT_FOR + PROPAGATION, || async {
-        !env.server.follows_changes()
-    })
-    .await;
-    let stopped_after = cut_at.elapsed();
+    let bounded = trust_once_changes_are_not_heard(&env.server).await;
     admin
         .execute(sql(format!(
             "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
         )))
         .await
         .expect("allow connections");
-    assert!(
-        served_after_the_cut,
-        "the cache is served for a while after the listener is lost"
-    );
-    assert!(
-        stopped,
-        "the cache is not trusted for long while nothing is listened to"
-    );
-    assert!(
-        stopped_after <= CURRENT_FOR + Duration::from_secs(1),
-        "the cache stopped being trusted {stopped_after:?} after the cut"
-    );
+    if let Err(broken) = bounded {
+        panic!("after the listener was cut, {broken}");
+    }
     // Refused for seconds, the listener tries again after a back-off of up to 16 s by now.
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -153,30 +183,8 @@ async fn a_node_that_loses_its_listener_stops_trusting_its_cache_until_it_listen
         "the node follows changes again once it may connect"
     );
 
-    // Listening again, it sees a deletion made elsewhere (by the command line's directory,
-    // which tells no cache).
-    assert_eq!(
-        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
-            .await
-            .status(),
-        200
-    );
-    let command_line = cloudtrust_server::Foundation::open(env.db.config(), env.clock.clone())
-        .await
-        .expect("another process's foundation");
-    command_line
-        .directory
-        .delete_api_client(&Actor::operator(), "acme", &seed.client_id)
-        .await
-        .expect("delete");
-    let refused = eventually(PROPAGATION, || async {
-        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
-            .await
-            .status()
-            == 400
-    })
-    .await;
-    assert!(refused, "the deletion reached the node's cache");
+    // Listening again, it sees a deletion made elsewhere.
+    a_deletion_by_another_process_reaches(&env, &seed).await;
     let _ = admin.close().await;
 }
 
@@ -199,52 +207,18 @@ async fn a_sqlite_node_that_cannot_read_the_change_log_stops_trusting_its_cache_
         .execute("ALTER TABLE change_log RENAME TO change_log_away")
         .await
         .expect("hide the change log");
-    let hidden_at = tokio::time::Instant::now();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let served_after_a_failed_read = env.server.follows_changes();
-    let stopped = eventually(CURRENT_FOR + PROPAGATION, || async {
-        !env.server.follows_changes()
-    })
-    .await;
-    let stopped_after = hidden_at.elapsed();
+    let bounded = trust_once_changes_are_not_heard(&env.server).await;
     other
         .execute("ALTER TABLE change_log_away RENAME TO change_log")
         .await
         .expect("give the change log back");
-    assert!(
-        served_after_a_failed_read,
-        "the cache is served for a while after a failed read"
-    );
-    assert!(stopped, "the cache is not trusted for long without reads");
-    assert!(
-        stopped_after <= CURRENT_FOR + Duration::from_secs(1),
-        "the cache stopped being trusted {stopped_after:?} after the change log went away"
-    );
+    if let Err(broken) = bounded {
+        panic!("after the change log went away, {broken}");
+    }
     following(&env.server).await;
 
     // Reading again, it sees a deletion made by another process on the same file.
-    assert_eq!(
-        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
-            .await
-            .status(),
-        200
-    );
-    let command_line = cloudtrust_server::Foundation::open(env.db.config(), env.clock.clone())
-        .await
-        .expect("another process's foundation");
-    command_line
-        .directory
-        .delete_api_client(&Actor::operator(), "acme", &seed.client_id)
-        .await
-        .expect("delete");
-    let refused = eventually(PROPAGATION, || async {
-        token_request(&env.http, env.base(), "root", &seed.client_id, &seed.secret)
-            .await
-            .status()
-            == 400
-    })
-    .await;
-    assert!(refused, "the deletion reached the node's cache");
+    a_deletion_by_another_process_reaches(&env, &seed).await;
     let _ = other.close().await;
 }
 
