@@ -9,18 +9,43 @@
 //! (`txid=… method=POST path=/… client=192.0.2.1`), and the `fmt` layer keeps what it finds.
 //! The JSON format formats its own fields and does not need it; on a terminal the request's
 //! fields are written without the `fmt` layer's italics.
+//!
+//! [`filter`] reads `RUST_LOG` into the cheapest filter that can apply it.
 
 use std::fmt::{Debug, Write as _};
 
 use tracing::Subscriber;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
+use tracing_subscriber::Registry;
+use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::fmt::FormattedFields;
 use tracing_subscriber::fmt::format::DefaultFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::http::middleware::request_id;
+
+/// The log filter of `directives` (`RUST_LOG`'s value, in `EnvFilter`'s syntax), or of
+/// `default` where they are absent or not valid.
+///
+/// Directives of targets and levels only (`warn,cloudtrust_server=debug`) become a [`Targets`]
+/// filter; those that name a span or a field (`[request]=debug`) need an [`EnvFilter`]. Both
+/// read such directives alike, but an `EnvFilter` takes a lock and looks the span up at every
+/// entry into a span, exit and close, whether or not a directive names spans — a few hundred
+/// instructions on each token request, in the span every request runs in.
+pub fn filter(directives: Option<&str>, default: &str) -> Box<dyn Layer<Registry> + Send + Sync> {
+    let directives = directives.filter(|d| !d.trim().is_empty());
+    if directives.is_some_and(|d| d.contains(['[', '{'])) {
+        let parsed = directives.map(EnvFilter::try_new).and_then(Result::ok);
+        return Box::new(parsed.unwrap_or_else(|| EnvFilter::new(default)));
+    }
+    let parsed = directives.map(str::parse::<Targets>).and_then(Result::ok);
+    match parsed {
+        Some(targets) => Box::new(targets),
+        None => Box::new(default.parse::<Targets>().unwrap_or_default()),
+    }
+}
 
 /// Formats the fields of request spans for the text format's `fmt` layer, which must be
 /// layered over it (`registry().with(filter).with(RequestSpanFields).with(fmt::layer())`).
@@ -126,6 +151,47 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\u{9b}'), "{text}");
+    }
+
+    /// What `directives` enable, outside any span and then inside a request's span: debug and
+    /// info for `cloudtrust_server::http`, then debug and info for another target.
+    fn enabled(directives: Option<&str>) -> [[bool; 4]; 2] {
+        use tracing::Level;
+        let subscriber = tracing_subscriber::registry().with(filter(directives, "info"));
+        tracing::subscriber::with_default(subscriber, || {
+            let levels = || {
+                [
+                    tracing::enabled!(target: "cloudtrust_server::http", Level::DEBUG),
+                    tracing::enabled!(target: "cloudtrust_server::http", Level::INFO),
+                    tracing::enabled!(target: "elsewhere", Level::DEBUG),
+                    tracing::enabled!(target: "elsewhere", Level::INFO),
+                ]
+            };
+            let span = tracing::info_span!(target: request_id::SPAN_TARGET, request_id::SPAN_NAME);
+            [levels(), span.in_scope(levels)]
+        })
+    }
+
+    #[test]
+    fn log_directives_are_applied_by_target_by_span_and_otherwise_the_default() {
+        let by_target = [true, true, false, false];
+        assert_eq!(
+            enabled(Some("warn,cloudtrust_server=debug")),
+            [by_target; 2]
+        );
+        let in_span = [true, true, true, true];
+        let outside = [false, false, false, false];
+        assert_eq!(enabled(Some("warn,[request]=debug")), [outside, in_span]);
+        let default = [false, true, false, true];
+        for absent in [
+            None,
+            Some(""),
+            Some(" "),
+            Some("warn,x=loud"),
+            Some("[request=debug"),
+        ] {
+            assert_eq!(enabled(absent), [default; 2], "{absent:?}");
+        }
     }
 
     #[test]

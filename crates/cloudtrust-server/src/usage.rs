@@ -103,8 +103,8 @@ impl UsageRecorder {
     }
 
     /// Notes that `client` got the token `jti` at `at`. Cheap: one map update under a short
-    /// lock (and one push when every token is recorded).
-    pub fn record(&self, client: &ApiClientCredential, jti: &str, at: i64) {
+    /// lock (and, when every token is recorded, one push: only then is `jti` written out).
+    pub fn record(&self, client: &ApiClientCredential, jti: &dyn std::fmt::Display, at: i64) {
         if let Some(tokens) = &self.each_token {
             let mut tokens = tokens.lock();
             if tokens.len() < MAX_PENDING_TOKENS {
@@ -112,7 +112,7 @@ impl UsageRecorder {
                     client_id: client.id.clone(),
                     customer_id: client.customer_id.clone(),
                     name: client.name.clone(),
-                    jti: jti.to_owned(),
+                    jti: jti.to_string(),
                     at,
                 });
             }
@@ -291,8 +291,8 @@ mod tests {
             (0, None)
         );
 
-        usage.record(&client("a"), "jti-1", 100);
-        usage.record(&client("b"), "jti-2", 130);
+        usage.record(&client("a"), &"jti-1", 100);
+        usage.record(&client("b"), &"jti-2", 130);
         assert_eq!(usage.unwritten_since(), Some(100), "the oldest one");
         assert_eq!(
             usage.pending_records(),
@@ -312,7 +312,7 @@ mod tests {
             (usage.pending_records(), usage.unwritten_since()),
             (0, None)
         );
-        usage.record(&client("a"), "jti-3", 200);
+        usage.record(&client("a"), &"jti-3", 200);
         assert_eq!(
             usage.unwritten_since(),
             Some(200),

@@ -388,8 +388,8 @@ pub(crate) async fn open(config: Config) -> Result<Foundation> {
 }
 
 fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let directives = std::env::var("RUST_LOG").ok();
+    let filter = cloudtrust_server::logging::filter(directives.as_deref(), default);
     let ansi = std::io::stderr().is_terminal();
     let logs = tracing_subscriber::registry().with(filter);
     let json = std::env::var("CLOUDTRUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));

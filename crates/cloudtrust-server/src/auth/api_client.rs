@@ -60,7 +60,7 @@ impl Auth {
             &owner,
             now,
         )?;
-        self.usage.record(&client, &token.claims.jti, now);
+        self.usage.record(&client, &token.jti, now);
         Ok(Ok(Issued {
             client,
             owner,

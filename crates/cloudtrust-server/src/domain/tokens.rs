@@ -10,14 +10,17 @@ use crate::keys::keyring::KeySet;
 use crate::keys::signing::{ACCESS_TOKEN_TYP, SMART_TOKEN_TYP, TokenKind};
 
 /// Claims of a bearer token (RFC 9068 plus what cloudtrust needs to follow its owner).
+///
+/// The strings are `S`: owned (`String`, the default) where a presented token is read, borrowed
+/// (`&str`) where one is issued — the token endpoint's hot path then copies none of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
+pub struct AccessClaims<S = String> {
     /// Issuer: the public base URL.
-    pub iss: String,
+    pub iss: S,
     /// The API client id.
-    pub sub: String,
+    pub sub: S,
     /// Audience.
-    pub aud: String,
+    pub aud: S,
     /// Issued at, unix seconds.
     pub iat: i64,
     /// Not before, unix seconds.
@@ -25,20 +28,20 @@ pub struct AccessClaims {
     /// Expiry, unix seconds.
     pub exp: i64,
     /// Unique token id.
-    pub jti: String,
+    pub jti: S,
     /// The API client id (RFC 9068).
-    pub client_id: String,
+    pub client_id: S,
     /// The customer id.
-    pub customer: String,
+    pub customer: S,
     /// The owner administrator's display name.
-    pub displayname: String,
+    pub displayname: S,
     /// The owner administrator's id.
-    pub admin: String,
+    pub admin: S,
     /// The owner administrator's id again, under the name Citrix Cloud's tokens use for it
     /// (the Terraform provider reads it to find the caller's own access). Absent from tokens
     /// of older versions, which stay valid until they expire.
     #[serde(default)]
-    pub user_id: String,
+    pub user_id: S,
     /// The owner's permission generation when the token was issued.
     #[serde(rename = "gen")]
     pub generation: i64,
@@ -128,8 +131,10 @@ impl Lifetime for SmartClaims {
 pub struct IssuedToken {
     /// The compact JWS.
     pub token: String,
-    /// Its claims.
-    pub claims: AccessClaims,
+    /// Its `jti`.
+    pub jti: uuid::Uuid,
+    /// Its `exp`, unix seconds.
+    pub expires_at: i64,
 }
 
 /// The settings that shape issued tokens.
@@ -156,23 +161,29 @@ impl TokenPolicy {
         owner: &Administrator,
         now: i64,
     ) -> Result<IssuedToken> {
-        let claims = AccessClaims {
-            iss: issuer.to_owned(),
-            sub: client.id.clone(),
-            aud: self.audience.clone(),
+        let jti = uuid::Uuid::new_v4();
+        let mut jti_text = uuid::Uuid::encode_buffer();
+        let claims = AccessClaims::<&str> {
+            iss: issuer,
+            sub: &client.id,
+            aud: &self.audience,
             iat: now,
             nbf: now,
             exp: now + self.lifetime_secs,
-            jti: uuid::Uuid::new_v4().to_string(),
-            client_id: client.id.clone(),
-            customer: client.customer_id.clone(),
-            displayname: owner.display_name.clone(),
-            admin: owner.id.clone(),
-            user_id: owner.id.clone(),
+            jti: jti.hyphenated().encode_lower(&mut jti_text),
+            client_id: &client.id,
+            customer: &client.customer_id,
+            displayname: &owner.display_name,
+            admin: &owner.id,
+            user_id: &owner.id,
             generation: owner.permission_generation,
         };
         let token = keys.signing.sign_jwt(TokenKind::Access, &claims)?;
-        Ok(IssuedToken { token, claims })
+        Ok(IssuedToken {
+            token,
+            jti,
+            expires_at: claims.exp,
+        })
     }
 
     /// Issues the trust endpoint's ID token describing `client` and its owner.

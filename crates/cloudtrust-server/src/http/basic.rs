@@ -1,6 +1,8 @@
 //! HTTP Basic client authentication (RFC 6749 §2.3.1), as the OAuth 2.0 and Smart Tools
 //! token endpoints read it.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -53,15 +55,15 @@ pub fn basic_credentials(headers: &HeaderMap) -> Basic {
 /// The client's id and secret, from HTTP Basic or from the form's `client_id` /
 /// `client_secret`, and whether Basic was used (a refusal then answers `401`). Given both
 /// ways, they must agree.
-pub fn client_authentication(
+pub fn client_authentication<'a>(
     headers: &HeaderMap,
-    form_id: Option<String>,
-    form_secret: Option<String>,
-) -> Result<(String, String, bool), OAuthError> {
+    form_id: Option<Cow<'a, str>>,
+    form_secret: Option<Cow<'a, str>>,
+) -> Result<(Cow<'a, str>, Cow<'a, str>, bool), OAuthError> {
     let basic = match basic_credentials(headers) {
         Basic::Absent => None,
         Basic::Malformed => return Err(OAuthError::invalid_client(true)),
-        Basic::Given(id, secret) => Some((id, secret)),
+        Basic::Given(id, secret) => Some((Cow::Owned(id), Cow::Owned(secret))),
     };
     match (basic, form_id, form_secret) {
         (Some((id, secret)), None, None) => Ok((id, secret, true)),

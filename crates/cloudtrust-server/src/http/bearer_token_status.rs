@@ -2,6 +2,7 @@
 //! `POST /cctrustoauth2/{customerid}/tokens/revoke` (RFC 7009) for API clients' bearer tokens,
 //! client-authenticated like the token endpoint (`client_secret_post` or `client_secret_basic`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -74,12 +75,15 @@ struct Asked {
 impl Asked {
     fn read(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Asked, OAuthError> {
         let form = read_form(headers, body)?;
-        let (client_id, client_secret, used_basic) =
-            client_authentication(headers, form.client_id, form.client_secret)?;
+        let (client_id, client_secret, used_basic) = client_authentication(
+            headers,
+            form.client_id.map(Cow::Owned),
+            form.client_secret.map(Cow::Owned),
+        )?;
         Ok(Asked {
             token: form.token.unwrap_or_default(),
-            client_id,
-            client_secret,
+            client_id: client_id.into_owned(),
+            client_secret: client_secret.into_owned(),
             used_basic,
         })
     }

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use cloudtrust_proto::ClientCredentialsResponse;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::basic::client_authentication;
@@ -19,20 +20,20 @@ use crate::http::middleware::client_address::ClientAddress;
 /// The only grant type of this endpoint.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
-/// The parameters this endpoint reads.
+/// The parameters this endpoint reads, borrowed from the body where they need no decoding.
 #[derive(Debug, Default)]
-pub struct TokenForm {
+pub struct TokenForm<'a> {
     /// `grant_type`, as sent.
-    pub grant_type: Option<String>,
+    pub grant_type: Option<Cow<'a, str>>,
     /// `client_id` (`client_secret_post`).
-    pub client_id: Option<String>,
+    pub client_id: Option<Cow<'a, str>>,
     /// `client_secret` (`client_secret_post`).
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Cow<'a, str>>,
 }
 
 /// Decodes the form body of the token endpoint: the parameters it reads, each at most once
 /// (others are ignored).
-pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
+pub fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
     let mut form = TokenForm::default();
     for pair in super::urlencoded::pairs(body) {
         let (name, value) = pair?;
@@ -48,7 +49,7 @@ pub fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
                 "parameter `{name}` is repeated"
             )));
         }
-        *slot = Some(value.into_owned());
+        *slot = Some(value);
     }
     Ok(form)
 }

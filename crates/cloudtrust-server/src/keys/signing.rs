@@ -34,6 +34,10 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// The `typ` header of Smart Tools tokens.
 pub const SMART_TOKEN_TYP: &str = "st+jwt";
 
+/// Bytes reserved for a token's claims before they are written: a bearer token's are some
+/// 400.
+const PAYLOAD_CAPACITY: usize = 512;
+
 enum Pair {
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
@@ -147,7 +151,10 @@ impl SigningKey {
 
     /// Signs `claims` as a compact JWS of the given kind.
     pub fn sign_jwt(&self, kind: TokenKind, claims: &impl Serialize) -> Result<String> {
-        let payload = serde_json::to_vec(claims).map_err(|e| key_error(&e.to_string()))?;
+        // Room for the claims of every kind of token at once: growing from serde_json's
+        // default of 128 bytes took two copies per token.
+        let mut payload = Vec::with_capacity(PAYLOAD_CAPACITY);
+        serde_json::to_writer(&mut payload, claims).map_err(|e| key_error(&e.to_string()))?;
         let header = match kind {
             TokenKind::Access => &self.access_header,
             TokenKind::Id => &self.id_header,
@@ -157,26 +164,41 @@ impl SigningKey {
         token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = self.sign(token.as_bytes())?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        self.append_signature(&mut token)?;
         Ok(token)
     }
 
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+    /// Signs `token` (header and payload) and appends `.` and the signature, encoded from
+    /// where the signer left it rather than from a copy.
+    fn append_signature(&self, token: &mut String) -> Result<()> {
+        let append = |token: &mut String, signature: &[u8]| {
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(signature, token);
+        };
         match &self.pair {
-            Pair::Ec(pair) => pair
-                .sign(&self.rng, message)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| key_error("ECDSA signing failed")),
-            Pair::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            Pair::Ec(pair) => {
+                let signature = pair
+                    .sign(&self.rng, token.as_bytes())
+                    .map_err(|_| key_error("ECDSA signing failed"))?;
+                append(token, signature.as_ref());
+            }
+            Pair::Ed(pair) => {
+                let signature = pair.sign(token.as_bytes());
+                append(token, signature.as_ref());
+            }
             Pair::Rsa(pair) => {
                 let mut signature = vec![0u8; pair.public_modulus_len()];
-                pair.sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
-                    .map_err(|_| key_error("RSA signing failed"))?;
-                Ok(signature)
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &self.rng,
+                    token.as_bytes(),
+                    &mut signature,
+                )
+                .map_err(|_| key_error("RSA signing failed"))?;
+                append(token, &signature);
             }
         }
+        Ok(())
     }
 }
 

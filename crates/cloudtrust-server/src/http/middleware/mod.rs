@@ -159,7 +159,7 @@ impl After {
         }
         // The headers below, in one growth of the map rather than several.
         response.headers_mut().reserve(6);
-        request_id::end(&self.transaction, span, &mut response);
+        request_id::end(self.transaction, span, &mut response);
         region::end(self.geo, &mut response);
         security_headers::apply(&mut response, self.over_tls);
         let route = response.extensions().get::<MatchedPath>();

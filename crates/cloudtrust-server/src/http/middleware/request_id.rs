@@ -24,13 +24,14 @@ pub const SPAN_TARGET: &str = module_path!();
 /// Longest client-supplied transaction id that is echoed.
 const MAX_ID_LEN: usize = 128;
 
-fn acceptable(value: &HeaderValue) -> Option<&str> {
-    let s = value.to_str().ok()?;
-    let ok = !s.is_empty()
-        && s.len() <= MAX_ID_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    ok.then_some(s)
+/// Whether a client's transaction id is echoed: short, and of letters, digits and `-_.:`.
+fn acceptable(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_ID_LEN
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 /// The path as logged: an invitation link's token is a secret and stays out of the logs.
@@ -101,10 +102,13 @@ impl std::fmt::Write for AddressText {
     }
 }
 
-/// The transaction id of a request being handled, and whether the client gave it.
-pub struct Transaction {
-    id: String,
-    echoed: bool,
+/// The transaction id of a request being handled: the client's, or one made for it. Neither
+/// is copied to the heap before it is put on the response.
+pub enum Transaction {
+    /// The client's `Citrix-TransactionId`, echoed back.
+    Echoed(HeaderValue),
+    /// A new UUID, as hyphenated lowercase text.
+    Made([u8; 36]),
 }
 
 /// Gives the request its transaction id (the client's, or a new one) and the span every log
@@ -113,33 +117,44 @@ pub fn begin<B>(request: &Request<B>, client: IpAddr) -> (Transaction, tracing::
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
-        .and_then(acceptable)
-        .map(str::to_owned);
-    let echoed = incoming.is_some();
-    let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .filter(|value| acceptable(value));
+    let mut made = [0; 36];
+    let txid = match incoming {
+        Some(value) => value.to_str().unwrap_or_default(),
+        None => uuid::Uuid::new_v4().hyphenated().encode_lower(&mut made),
+    };
     // Strings as `&str`, not `%`: the text format's layer writes them without formatting
     // (crate::logging). The fields are only computed when the span is enabled.
     let span = tracing::info_span!(
         SPAN_NAME,
-        txid = id.as_str(),
+        txid,
         method = request.method().as_str(),
         path = logged_path(request.uri().path()),
         client = AddressText::of(client).as_str(),
     );
-    (Transaction { id, echoed }, span)
+    let transaction = match incoming {
+        Some(value) => Transaction::Echoed(value.clone()),
+        None => Transaction::Made(made),
+    };
+    (transaction, span)
 }
 
 /// Puts the transaction id on the response; `span` is the request's (from [`begin`]).
-pub fn end(transaction: &Transaction, span: &tracing::Span, response: &mut Response) {
+pub fn end(transaction: Transaction, span: &tracing::Span, response: &mut Response) {
     // In the span without entering it: entering and leaving cost more than the event, which
     // is rarely enabled.
     tracing::debug!(parent: span, status = response.status().as_u16(), "handled");
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&transaction.id) {
-        if transaction.echoed {
+    match transaction {
+        Transaction::Echoed(value) => {
             headers.insert(CITRIX_TRANSACTION_ID.clone(), value.clone());
+            headers.insert(X_CWS_TRANSACTION_ID.clone(), value);
         }
-        headers.insert(X_CWS_TRANSACTION_ID.clone(), value);
+        Transaction::Made(text) => {
+            if let Ok(value) = HeaderValue::from_bytes(&text) {
+                headers.insert(X_CWS_TRANSACTION_ID.clone(), value);
+            }
+        }
     }
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,

@@ -339,7 +339,7 @@ pub async fn generate(
                 Generated {
                     customer_id: issued.client.customer_id.clone(),
                     expires_in: auth.token_lifetime_secs().to_string(),
-                    expires_at: when(issued.token.claims.exp),
+                    expires_at: when(issued.token.expires_at),
                     token: Some(issued.token.token),
                     error: None,
                 },
