@@ -1,6 +1,7 @@
 //! Form bodies of the Workspace OpenID Connect endpoints (`/core/connect/token`, revocation,
 //! introspection): `OAuthForm::parse` takes only `application/x-www-form-urlencoded`, and then
-//! every parameter reads as sent, empty as absent, repeated as an `invalid_request`.
+//! every parameter reads as sent, empty as absent, repeated as an `invalid_request`; a body
+//! with a name or value that is not UTF-8 once decoded is refused as an `invalid_request`.
 //!
 //! Input: the `Content-Type` value, a newline, the body.
 
@@ -9,6 +10,9 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use cloudtrust_server::http::core::OAuthForm;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../oracles/form.rs"]
+mod oracle;
 
 /// The parameters the endpoints read, besides whatever names the body holds.
 const NAMES: [&str; 12] = [
@@ -43,13 +47,20 @@ fuzz_target!(|data: &[u8]| {
             m.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
+    let not_utf8 = oracle::holds_non_utf8(body);
     let form = match OAuthForm::parse(&headers, body) {
         Ok(form) => {
             assert!(is_form, "a body that is not a form was read");
+            assert!(!not_utf8, "a value that is not UTF-8 was read");
             form
         }
+        Err(refused) if is_form => {
+            assert!(not_utf8, "a form was refused");
+            assert_eq!(refused.code(), "invalid_request");
+            assert_eq!(refused.status().as_u16(), 400);
+            return;
+        }
         Err(refused) => {
-            assert!(!is_form, "a form was refused");
             assert_eq!(refused.status().as_u16(), 415);
             return;
         }

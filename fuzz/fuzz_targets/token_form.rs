@@ -1,11 +1,15 @@
 //! The OAuth client-credentials form (`POST /cctrustoauth2/{customerid}/tokens/clients`):
 //! any body decodes without panicking, each parameter read is the form-decoded value sent, and
-//! a repeated parameter is refused (RFC 6749 §3.2) while unknown ones are ignored.
+//! a repeated parameter (RFC 6749 §3.2) or a name or value that is not UTF-8 once decoded is
+//! refused, while unknown parameters are ignored.
 
 #![no_main]
 
 use cloudtrust_server::http::oauth::parse_form;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../oracles/form.rs"]
+mod oracle;
 
 const READ: [&str; 3] = ["grant_type", "client_id", "client_secret"];
 
@@ -21,9 +25,11 @@ fuzz_target!(|body: &[u8]| {
             .collect()
     };
     let repeated = READ.iter().any(|name| values(name).len() > 1);
+    let not_utf8 = oracle::holds_non_utf8(body);
     match parse_form(body) {
         Ok(form) => {
             assert!(!repeated, "a repeated parameter was accepted");
+            assert!(!not_utf8, "a value that is not UTF-8 was accepted");
             for (name, got) in [
                 ("grant_type", &form.grant_type),
                 ("client_id", &form.client_id),
@@ -43,13 +49,17 @@ fuzz_target!(|body: &[u8]| {
                     again.append_pair(name, value);
                 }
             }
-            let again = parse_form(again.finish().as_bytes()).expect("re-encoded form");
+            let again = again.finish();
+            let again = parse_form(again.as_bytes()).expect("re-encoded form");
             assert_eq!(again.grant_type, form.grant_type);
             assert_eq!(again.client_id, form.client_id);
             assert_eq!(again.client_secret, form.client_secret);
         }
         Err(refused) => {
-            assert!(repeated, "refused without a repeated parameter");
+            assert!(
+                repeated || not_utf8,
+                "refused without a repeated parameter or a value that is not UTF-8"
+            );
             assert_eq!(refused.code(), "invalid_request");
             assert_eq!(refused.status().as_u16(), 400);
         }
