@@ -1,8 +1,9 @@
-//! The text log format's request context, written cheaply.
+//! The request context of log lines, made and written cheaply.
 //!
-//! Every request runs in a span whose fields (transaction id, method, path, client address)
-//! are on each log line written while it is handled
-//! ([`crate::http::middleware::request_id`]). The `fmt` layer formats a span's fields when the
+//! Every log line written while a request is handled is in the request's span, whose fields
+//! (transaction id, method, path, client address) it carries
+//! ([`crate::http::middleware::request_id`]). The span is made by [`RequestSpans`] when the
+//! request's first line is logged: most requests log nothing. The `fmt` layer formats a span's fields when the
 //! span is made, through `fmt::Write` and its styling, whether or not anything is then logged:
 //! on the token endpoint that was a few thousand instructions per request, for lines that are
 //! rarely written. [`RequestSpanFields`] writes them first, as the text format shows them
@@ -14,9 +15,12 @@
 
 use std::fmt::{Debug, Write as _};
 
-use tracing::Subscriber;
+use std::sync::OnceLock;
+
+use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
+use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::Registry;
 use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::fmt::FormattedFields;
@@ -33,10 +37,13 @@ use crate::http::middleware::request_id;
 /// filter; those that name a span or a field (`[request]=debug`) need an [`EnvFilter`]. Both
 /// read such directives alike, but an `EnvFilter` takes a lock and looks the span up at every
 /// entry into a span, exit and close, whether or not a directive names spans — a few hundred
-/// instructions on each token request, in the span every request runs in.
+/// instructions on each token request, in the span every request runs in. An `EnvFilter` must
+/// also see a request's span before its lines, so from then on request spans are made with the
+/// request ([`request_id::make_spans_at_once`]) rather than with its first line.
 pub fn filter(directives: Option<&str>, default: &str) -> Box<dyn Layer<Registry> + Send + Sync> {
     let directives = directives.filter(|d| !d.trim().is_empty());
     if directives.is_some_and(|d| d.contains(['[', '{'])) {
+        request_id::make_spans_at_once();
         let parsed = directives.map(EnvFilter::try_new).and_then(Result::ok);
         return Box::new(parsed.unwrap_or_else(|| EnvFilter::new(default)));
     }
@@ -44,6 +51,35 @@ pub fn filter(directives: Option<&str>, default: &str) -> Box<dyn Layer<Registry
     match parsed {
         Some(targets) => Box::new(targets),
         None => Box::new(default.parse::<Targets>().unwrap_or_default()),
+    }
+}
+
+/// Makes the span of the request being handled when a line is logged in it, so that the
+/// line carries the request's context. In both formats, layered under the format's layer
+/// (`registry().with(filter).with(RequestSpans::default())…`), which then finds the span
+/// current.
+#[derive(Debug, Default)]
+pub struct RequestSpans {
+    /// The dispatcher this layer is part of: the span is made through it, from inside the
+    /// dispatch of a line, where the default dispatcher may not be reachable.
+    dispatch: OnceLock<WeakDispatch>,
+}
+
+impl<S> Layer<S> for RequestSpans
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
+        if !event.is_contextual() || context.lookup_current().is_some() {
+            return;
+        }
+        if let Some(dispatch) = self.dispatch.get().and_then(WeakDispatch::upgrade) {
+            request_id::make_current_span(&dispatch);
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use cloudtrust_server::domain::directory::{AdministratorRef, NewAdministrator};
 use cloudtrust_server::domain::passwords;
 use cloudtrust_server::domain::permissions::{Access, CATALOGUE};
 use cloudtrust_server::links::invitation_link;
-use cloudtrust_server::logging::RequestSpanFields;
+use cloudtrust_server::logging::{RequestSpanFields, RequestSpans};
 use cloudtrust_server::notify::{Delivery, Notifier};
 use cloudtrust_server::store::Store;
 use cloudtrust_server::{Config, RunningServer, SystemClock};
@@ -391,7 +391,9 @@ fn init_tracing(default: &str) {
     let directives = std::env::var("RUST_LOG").ok();
     let filter = cloudtrust_server::logging::filter(directives.as_deref(), default);
     let ansi = std::io::stderr().is_terminal();
-    let logs = tracing_subscriber::registry().with(filter);
+    let logs = tracing_subscriber::registry()
+        .with(filter)
+        .with(RequestSpans::default());
     let json = std::env::var("CLOUDTRUST_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     // A layer per branch: its type depends on the layers under it.
     if json {

@@ -83,9 +83,11 @@ fn install_log_capture() {
     ONCE.get_or_init(|| {
         // As `serve` logs in the text format.
         let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new(
-                "cloudtrust_server=debug",
+            .with(cloudtrust_server::logging::filter(
+                Some("cloudtrust_server=debug"),
+                "info",
             ))
+            .with(cloudtrust_server::logging::RequestSpans::default())
             .with(cloudtrust_server::logging::RequestSpanFields)
             .with(
                 tracing_subscriber::fmt::layer()

@@ -24,17 +24,15 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
-use tracing::Instrument;
-use tracing::instrument::Instrumented;
 
 use super::BodyLimit;
 use crate::metrics;
 use crate::regions::Regions;
+use request_id::RequestLog;
 
 /// What [`EveryRequest`] needs.
 #[derive(Clone)]
@@ -100,20 +98,18 @@ where
     fn call(&mut self, mut request: axum::http::Request<B>) -> Self::Future {
         let started = Instant::now();
         let context = &self.context;
-        let method = request.method().clone();
         let client = client_address::resolve(&context.regions, self.peer, &mut request);
-        let (transaction, span) = request_id::begin(&request, client);
+        let log = request_id::begin(&request, client);
         let geo = region::resolve(&context.regions, self.peer, self.over_tls, &mut request);
         let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
         let request = oversized_body::guard(context.limit, request);
-        let inner = self.inner.call(request).instrument(span);
+        let inner = self.inner.call(request);
         EveryRequestFuture {
             inner,
+            log: Some(log),
             after: Some(After {
                 started,
-                method,
                 over_tls: self.over_tls,
-                transaction,
                 geo,
                 deadline,
             }),
@@ -144,32 +140,30 @@ impl<S: Clone> Service<SocketAddr> for Connections<S> {
 /// What is done to a response once the route has answered.
 struct After {
     started: Instant,
-    method: Method,
     over_tls: bool,
-    transaction: request_id::Transaction,
     geo: &'static str,
     deadline: Option<body_deadline::Expired>,
 }
 
 impl After {
-    /// `response` finished; `span` is the request's.
-    fn finish(self, mut response: Response, span: &tracing::Span) -> Response {
+    /// `response` finished; `log` is the request's.
+    fn finish(self, mut response: Response, log: Box<RequestLog>) -> Response {
         if self.deadline.is_some_and(|d| d.happened()) {
             response = body_deadline::timed_out();
         }
-        // The headers below, in one growth of the map rather than several.
-        response.headers_mut().reserve(6);
-        request_id::end(self.transaction, span, &mut response);
-        region::end(self.geo, &mut response);
-        security_headers::apply(&mut response, self.over_tls);
         let route = response.extensions().get::<MatchedPath>();
         let route = route.map_or("unmatched", MatchedPath::as_str);
         metrics::request_done(
-            self.method.as_str(),
+            log.method().as_str(),
             route,
             response.status().as_u16(),
             self.started.elapsed(),
         );
+        // The headers below, in one growth of the map rather than several.
+        response.headers_mut().reserve(6);
+        request_id::end(log, &mut response);
+        region::end(self.geo, &mut response);
+        security_headers::apply(&mut response, self.over_tls);
         response
     }
 }
@@ -178,7 +172,8 @@ pin_project! {
     /// The answer of [`EveryRequest`]: the route's, finished with what every answer carries.
     pub struct EveryRequestFuture<F> {
         #[pin]
-        inner: Instrumented<F>,
+        inner: F,
+        log: Option<Box<RequestLog>>,
         after: Option<After>,
     }
 }
@@ -190,11 +185,13 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let Ok(response) = ready!(this.inner.as_mut().poll(cx));
-        Poll::Ready(Ok(match this.after.take() {
-            Some(after) => after.finish(response, this.inner.span()),
-            None => response,
+        let this = self.project();
+        let mut inner = this.inner;
+        let polled = RequestLog::within(this.log, || inner.as_mut().poll(cx));
+        let Ok(response) = ready!(polled);
+        Poll::Ready(Ok(match (this.after.take(), this.log.take()) {
+            (Some(after), Some(log)) => after.finish(response, log),
+            _ => response,
         }))
     }
 }
