@@ -14,6 +14,7 @@ pub mod region;
 pub mod request_id;
 pub mod security_headers;
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready as ready_now};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -107,6 +108,7 @@ where
         EveryRequestFuture {
             inner,
             log: Some(log),
+            route: None,
             after: Some(After {
                 started,
                 over_tls: self.over_tls,
@@ -146,12 +148,16 @@ struct After {
 }
 
 impl After {
-    /// `response` finished; `log` is the request's.
-    fn finish(self, mut response: Response, log: Box<RequestLog>) -> Response {
+    /// `response` finished; `log` is the request's, `route` the template it matched.
+    fn finish(
+        self,
+        mut response: Response,
+        log: Box<RequestLog>,
+        route: Option<&MatchedPath>,
+    ) -> Response {
         if self.deadline.is_some_and(|d| d.happened()) {
             response = body_deadline::timed_out();
         }
-        let route = response.extensions().get::<MatchedPath>();
         let route = route.map_or("unmatched", MatchedPath::as_str);
         metrics::request_done(
             log.method().as_str(),
@@ -174,6 +180,7 @@ pin_project! {
         #[pin]
         inner: F,
         log: Option<Box<RequestLog>>,
+        route: Option<MatchedPath>,
         after: Option<After>,
     }
 }
@@ -187,13 +194,25 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut inner = this.inner;
+        // Whatever a route outside any request left is not this request's.
+        MATCHED.take();
         let polled = RequestLog::within(this.log, || inner.as_mut().poll(cx));
+        if let Some(route) = MATCHED.take() {
+            *this.route = Some(route);
+        }
         let Ok(response) = ready!(polled);
         Poll::Ready(Ok(match (this.after.take(), this.log.take()) {
-            (Some(after), Some(log)) => after.finish(response, log),
+            (Some(after), Some(log)) => after.finish(response, log, this.route.as_ref()),
             _ => response,
         }))
     }
+}
+
+thread_local! {
+    /// The route template the router matched, handed by [`MarkRoute`] to the
+    /// [`EveryRequestFuture`] whose poll routed the request, on the same thread and within
+    /// the same poll: the router calls the route's service when its future is first polled.
+    static MATCHED: Cell<Option<MatchedPath>> = const { Cell::new(None) };
 }
 
 /// Hands the route a request matched to [`EveryRequest`], which runs before routing and so
@@ -221,42 +240,14 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = MarkRouteFuture<S::Future>;
+    type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        MarkRouteFuture {
-            inner: self.inner.call(request),
-            route,
-        }
-    }
-}
-
-pin_project! {
-    /// The answer of [`MarkRoute`]: the route's, carrying the route template.
-    pub struct MarkRouteFuture<F> {
-        #[pin]
-        inner: F,
-        route: Option<MatchedPath>,
-    }
-}
-
-impl<F, E> Future for MarkRouteFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(route) = this.route.take() {
-            response.extensions_mut().insert(route);
-        }
-        Poll::Ready(Ok(response))
+        MATCHED.set(request.extensions().get::<MatchedPath>().cloned());
+        self.inner.call(request)
     }
 }
