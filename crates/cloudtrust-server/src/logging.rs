@@ -3,10 +3,11 @@
 //! Every log line written while a request is handled is in the request's span, whose fields
 //! (transaction id, method, path, client address) it carries
 //! ([`crate::http::middleware::request_id`]). The span is made by [`RequestSpans`] when the
-//! request's first line is logged: most requests log nothing. The `fmt` layer formats a span's fields when the
-//! span is made, through `fmt::Write` and its styling, whether or not anything is then logged:
-//! on the token endpoint that was a few thousand instructions per request, for lines that are
-//! rarely written. [`RequestSpanFields`] writes them first, as the text format shows them
+//! request's first line is logged: most requests log nothing.
+//!
+//! The `fmt` layer formats a span's fields when the span is made, through `fmt::Write` and its
+//! styling: on the token endpoint that was a few thousand instructions per request.
+//! [`RequestSpanFields`] writes them first, as the text format shows them
 //! (`txid=… method=POST path=/… client=192.0.2.1`), and the `fmt` layer keeps what it finds.
 //! The JSON format formats its own fields and does not need it; on a terminal the request's
 //! fields are written without the `fmt` layer's italics.
@@ -14,7 +15,6 @@
 //! [`filter`] reads `RUST_LOG` into the cheapest filter that can apply it.
 
 use std::fmt::{Debug, Write as _};
-
 use std::sync::OnceLock;
 
 use tracing::dispatcher::WeakDispatch;
