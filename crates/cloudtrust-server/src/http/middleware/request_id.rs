@@ -287,8 +287,9 @@ pub fn make_current_span(dispatch: &Dispatch) {
 /// Logs the request as handled (at debug level) and puts its transaction id on the response.
 pub fn end(log: Box<RequestLog>, response: &mut Response) {
     // Inside the span if there is one: a filter by span must see it to let the line through.
+    let in_span = log.span.get().is_some();
     let mut log = Some(log);
-    if log.as_ref().is_some_and(|log| log.span.get().is_some()) || tracing::enabled!(Level::DEBUG) {
+    if in_span || tracing::enabled!(Level::DEBUG) {
         let status = response.status().as_u16();
         RequestLog::within(&mut log, || tracing::debug!(status, "handled"));
     }
