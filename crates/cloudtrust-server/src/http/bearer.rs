@@ -11,9 +11,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, header};
 
 use super::errors::ApiErrorResponse;
+use super::middleware::region;
 use crate::auth::Auth;
 pub use crate::auth::Caller;
-use crate::regions::Serving;
 
 /// `Citrix-CustomerId`.
 pub static CITRIX_CUSTOMER_ID: HeaderName = HeaderName::from_static("citrix-customerid");
@@ -56,9 +56,9 @@ where
         {
             return Err(ApiErrorResponse::authorization("customer", customer));
         }
-        if let Some(serving) = parts.extensions.get::<Arc<Serving>>()
+        if let Some(serving) = region::current()
             && let Some(elsewhere) = auth
-                .served_elsewhere(serving, &caller.claims.customer)
+                .served_elsewhere(&serving, &caller.claims.customer)
                 .await?
         {
             return Err(ApiErrorResponse::served_elsewhere(&elsewhere));

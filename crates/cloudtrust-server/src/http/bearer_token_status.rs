@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TokenIntrospection;
@@ -19,7 +19,7 @@ use super::oauth::is_form;
 use super::path::PathText;
 use crate::auth::{Auth, TokenQuery};
 use crate::http::middleware::client_address::ClientAddress;
-use crate::regions::Serving;
+use crate::http::middleware::region::Served;
 
 /// The parameters both endpoints read.
 #[derive(Debug, Default)]
@@ -122,7 +122,7 @@ impl Asked {
 pub async fn introspect(
     State(auth): State<Arc<Auth>>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -178,7 +178,7 @@ pub async fn introspect(
 pub async fn revoke(
     State(auth): State<Arc<Auth>>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

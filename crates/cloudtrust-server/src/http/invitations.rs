@@ -1,10 +1,8 @@
 //! `/invitations/{token}`: the link an invited administrator follows to accept, choosing the
 //! password it signs in to the console with.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -14,8 +12,8 @@ use super::web::session::{FormKey, FormToken, SignedOutForm};
 use crate::domain::Directory;
 use crate::domain::administrators::Administrator;
 use crate::error::Error;
+use crate::http::middleware::region::Served;
 use crate::links::INVITATIONS_PATH;
-use crate::regions::Serving;
 
 /// The route of invitation links: the same path [`crate::links::invitation_link`] builds, so
 /// a link sent out always reaches this handler.
@@ -75,7 +73,7 @@ fn form_page(
 pub async fn show(
     State(form_key): State<FormKey>,
     State(directory): State<Directory>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
 ) -> Response {
@@ -97,7 +95,7 @@ pub async fn show(
 pub async fn accept(
     State(form_key): State<FormKey>,
     State(directory): State<Directory>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     PathText(token, _): PathText<PageRejection>,
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,

@@ -2,7 +2,7 @@
 //! (RFC 6749 §4.4), with `client_secret_post` and `client_secret_basic`.
 
 use axum::body::Bytes;
-use axum::extract::{Extension, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use cloudtrust_proto::ClientCredentialsResponse;
@@ -16,6 +16,7 @@ use super::is_media_type;
 use super::path::PathText;
 use crate::auth::Auth;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::http::middleware::region::Served;
 
 /// The only grant type of this endpoint.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -83,7 +84,7 @@ pub fn is_form(headers: &HeaderMap) -> bool {
 pub async fn client_credentials(
     State(auth): State<Arc<Auth>>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
+    Served(serving): Served,
     PathText(customer, _): PathText<OAuthError>,
     request: Request,
 ) -> Result<Response, OAuthError> {

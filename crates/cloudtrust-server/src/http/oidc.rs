@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::http::middleware::region::Served;
 use crate::keys::KeyRing;
-use crate::regions::Serving;
 
 /// Path of the JWKS document.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -23,10 +22,7 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
     tag = "Bearer tokens",
     responses((status = 200, description = "OpenID Connect discovery", body = Object))
 )]
-pub async fn discovery(
-    State(keys): State<Arc<KeyRing>>,
-    Extension(serving): Extension<Arc<Serving>>,
-) -> Response {
+pub async fn discovery(State(keys): State<Arc<KeyRing>>, Served(serving): Served) -> Response {
     let issuer = &serving.base_url;
     let algorithm = keys.current().signing.algorithm.as_str();
     let document = json!({
@@ -62,10 +58,7 @@ pub async fn discovery(
     tag = "Bearer tokens",
     responses((status = 200, description = "OAuth 2.0 authorization server metadata", body = Object))
 )]
-pub async fn authorization_server_metadata(
-    keys: State<Arc<KeyRing>>,
-    serving: Extension<Arc<Serving>>,
-) -> Response {
+pub async fn authorization_server_metadata(keys: State<Arc<KeyRing>>, serving: Served) -> Response {
     discovery(keys, serving).await
 }
 

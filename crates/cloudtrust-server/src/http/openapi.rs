@@ -3,13 +3,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::{Extension, Json};
+use axum::Json;
 use cloudtrust_proto::ApiError;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use crate::regions::Serving;
+use crate::http::middleware::region::Served;
 
 /// The errors every resource API may answer, in the common shape.
 #[derive(IntoResponses)]
@@ -112,10 +112,7 @@ pub fn document() -> &'static Document {
 }
 
 /// `GET /openapi.json`: the document, with the serving region's base URL as its server.
-pub async fn serve(
-    document: Arc<Document>,
-    Extension(serving): Extension<Arc<Serving>>,
-) -> Json<Document> {
+pub async fn serve(document: Arc<Document>, Served(serving): Served) -> Json<Document> {
     let mut document = (*document).clone();
     document.servers = Some(vec![ServerBuilder::new().url(&serving.base_url).build()]);
     Json(document)

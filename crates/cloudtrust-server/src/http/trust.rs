@@ -2,8 +2,8 @@
 //! property names matched case-insensitively; answers a bearer token and an ID token.
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::TrustTokenResponse;
@@ -15,6 +15,7 @@ use super::path::PathText;
 use super::{is_json_media, media_type};
 use crate::auth::Auth;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::http::middleware::region::Served;
 
 fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(is_json_media)
@@ -65,7 +66,7 @@ fn credentials(body: &[u8]) -> Result<(String, String), OAuthError> {
 pub async fn trust_token(
     State(auth): State<Arc<Auth>>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<std::sync::Arc<crate::regions::Serving>>,
+    Served(serving): Served,
     PathText(customer, _): PathText<OAuthError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

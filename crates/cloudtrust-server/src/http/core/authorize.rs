@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use axum::body::Bytes;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
@@ -21,6 +21,7 @@ use crate::domain::workspace_sign_in::{
     AuthorizeError, Interaction, Next, WorkspaceSession, WorkspaceSignIn, scopes,
 };
 use crate::http::middleware::client_address::ClientAddress;
+use crate::http::middleware::region::Served;
 use crate::http::web::form::Form;
 use crate::http::web::session::{SameSite, clear_cookie, cookie, is_https, set_cookie};
 use crate::regions::Serving;
@@ -34,7 +35,7 @@ fn pairs(bytes: &[u8]) -> Vec<(String, String)> {
 /// `GET /core/connect/authorize`.
 pub async fn authorize(
     State(sign_in): State<WorkspaceSignIn>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -45,7 +46,7 @@ pub async fn authorize(
 /// `POST /core/connect/authorize` (OpenID Connect Core §3.1.2.1: the same, as a form).
 pub async fn authorize_posted(
     State(sign_in): State<WorkspaceSignIn>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -303,7 +304,7 @@ pub async fn sign_in(
     State(auth): State<Arc<Auth>>,
     State(directory): State<Directory>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -523,7 +524,7 @@ pub async fn consent(
 /// `POST /core/consent`: allow (remembered) or deny.
 pub async fn decide(
     State(sign_in): State<WorkspaceSignIn>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

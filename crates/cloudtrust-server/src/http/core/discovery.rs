@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +13,8 @@ use crate::domain::workspace_sign_in::WorkspaceSignIn;
 use crate::domain::workspace_sign_in::scopes;
 use crate::http::bearer::CITRIX_CUSTOMER_ID;
 use crate::http::errors::ApiErrorResponse;
+use crate::http::middleware::region::Served;
 use crate::keys::KeyRing;
-use crate::regions::Serving;
 
 /// `Citrix-ApplicationId`.
 static CITRIX_APPLICATION_ID: HeaderName = HeaderName::from_static("citrix-applicationid");
@@ -89,7 +88,7 @@ fn document(issuer: &str, algorithm: &str) -> serde_json::Value {
 )]
 pub async fn openid_configuration(
     State(keys): State<Arc<KeyRing>>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
 ) -> Response {
     let algorithm = keys.current().signing.algorithm.as_str();
     cacheable(axum::Json(document(&issuer(&serving), algorithm)).into_response())
@@ -143,7 +142,7 @@ fn customer_of(headers: &HeaderMap) -> Option<String> {
 pub async fn configurations(
     State(sign_in): State<WorkspaceSignIn>,
     State(keys): State<Arc<KeyRing>>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiErrorResponse> {

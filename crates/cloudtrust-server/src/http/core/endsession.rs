@@ -3,10 +3,8 @@
 //! without an `id_token_hint` of the signed-in user, the user confirms first, so that a link
 //! on another site cannot sign anyone out.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
@@ -14,6 +12,7 @@ use super::SESSION_COOKIE;
 use super::pages::{self, message, redirect, unavailable};
 use crate::domain::workspace_sign_in::WorkspaceSignIn;
 use crate::domain::workspace_sign_in::request::with_query;
+use crate::http::middleware::region::Served;
 use crate::http::web::session::{
     FormKey, FormToken, SignedOutForm, clear_cookie, cookie, is_https,
 };
@@ -46,7 +45,7 @@ fn done() -> Response {
 pub async fn end_session(
     State(form_key): State<FormKey>,
     State(sign_in): State<WorkspaceSignIn>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -139,7 +138,7 @@ pub async fn end_session(
 /// `POST /core/connect/endsession`: the user confirmed signing out.
 pub async fn confirmed(
     State(sign_in): State<WorkspaceSignIn>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     SignedOutForm(_): SignedOutForm,
 ) -> Response {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use cloudtrust_proto::WorkspaceTokenResponse;
@@ -15,8 +15,8 @@ use crate::auth::Auth;
 use crate::domain::workspace_sign_in::{GrantRefusal, TokenSet, WorkspaceSignIn};
 use crate::http::errors::OAuthError;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::http::middleware::region::Served;
 use crate::metrics;
-use crate::regions::Serving;
 
 /// The answer to a granted request, never cached.
 pub fn token_response(set: TokenSet) -> Response {
@@ -59,7 +59,7 @@ pub async fn token(
     State(auth): State<Arc<Auth>>,
     State(sign_in): State<WorkspaceSignIn>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {

@@ -12,19 +12,18 @@ use axum::http::request::Parts;
 
 use crate::regions::Regions;
 
-/// The client's address (a request extension, and an extractor for handlers).
+/// The client's address, as an extractor for handlers (read from the request being handled,
+/// [`super::request_id::current`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddress(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ClientAddress>()
-            .copied()
-            .unwrap_or(ClientAddress(IpAddr::from([0, 0, 0, 0]))))
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            super::request_id::current(|log| log.client()).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        ))
     }
 }
 
@@ -72,7 +71,7 @@ fn hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 }
 
 /// The client address of `request` from the TCP peer `peer`, as the module says.
-pub fn resolve<B>(regions: &Regions, peer: IpAddr, request: &mut Request<B>) -> IpAddr {
+pub fn resolve<B>(regions: &Regions, peer: IpAddr, request: &Request<B>) -> IpAddr {
     let mut client = peer;
     if regions.trusts_proxy(peer) {
         for hop in hops(request.headers()).into_iter().rev() {
@@ -87,7 +86,6 @@ pub fn resolve<B>(regions: &Regions, peer: IpAddr, request: &mut Request<B>) -> 
             }
         }
     }
-    request.extensions_mut().insert(ClientAddress(client));
     client
 }
 

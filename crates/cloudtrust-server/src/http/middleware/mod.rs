@@ -96,12 +96,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: axum::http::Request<B>) -> Self::Future {
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
         let started = Instant::now();
         let context = &self.context;
-        let client = client_address::resolve(&context.regions, self.peer, &mut request);
-        let log = request_id::begin(&request, client);
-        let geo = region::resolve(&context.regions, self.peer, self.over_tls, &mut request);
+        let client = client_address::resolve(&context.regions, self.peer, &request);
+        let serving = region::resolve(&context.regions, self.peer, self.over_tls, &request);
+        let geo = serving.geo;
+        let log = request_id::begin(&request, client, serving);
         let (request, deadline) = body_deadline::guard(context.body_read_timeout, request);
         let request = oversized_body::guard(context.limit, request);
         let inner = self.inner.call(request);

@@ -1,12 +1,18 @@
-//! Which region a request is served as, from the host the client asked for; the answer goes
-//! into the request's extensions (`Arc<Serving>`) and `X-CC-LocalGeo`.
+//! Which region a request is served as, from the host the client asked for; handlers read the
+//! answer with the [`Served`] extractor, and the response names it in `X-CC-LocalGeo`.
 
-use axum::extract::Request;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
-use std::net::IpAddr;
 
-use crate::regions::Regions;
+use super::request_id;
+use crate::error::Error;
+use crate::http::errors::ApiErrorResponse;
+use crate::regions::{Regions, Serving};
 
 /// `X-CC-LocalGeo`, the serving region.
 pub static X_CC_LOCAL_GEO: HeaderName = HeaderName::from_static("x-cc-localgeo");
@@ -35,18 +41,35 @@ fn requested_host<'r, B>(
         })
 }
 
-/// Puts how the request is served into its extensions (`over_tls` when it came to the TLS
-/// listener, from the TCP peer `peer`); answers the region's `X-CC-LocalGeo`.
+/// How the request is served (`over_tls` when it came to the TLS listener, from the TCP peer
+/// `peer`).
 pub fn resolve<B>(
     regions: &Regions,
     peer: IpAddr,
     over_tls: bool,
-    request: &mut Request<B>,
-) -> &'static str {
-    let serving = regions.serving(requested_host(regions, peer, request), over_tls);
-    let geo = serving.geo;
-    request.extensions_mut().insert(serving);
-    geo
+    request: &Request<B>,
+) -> Arc<Serving> {
+    regions.serving(requested_host(regions, peer, request), over_tls)
+}
+
+/// How the request being handled is served, for a handler or an extractor.
+pub fn current() -> Option<Arc<Serving>> {
+    request_id::current(|log| log.serving().clone())
+}
+
+/// How the request is served, as an extractor.
+#[derive(Debug, Clone)]
+pub struct Served(pub Arc<Serving>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Served {
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, ApiErrorResponse> {
+        // Every route is served inside `EveryRequest`, which makes this known.
+        current()
+            .map(Served)
+            .ok_or_else(|| Error::internal("a request outside EveryRequest").into())
+    }
 }
 
 /// Names the serving region on the response.

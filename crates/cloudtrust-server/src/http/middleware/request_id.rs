@@ -1,4 +1,6 @@
-//! The per-request transaction id, and the request's log span.
+//! The per-request transaction id, the request's log span, and what handlers read of the
+//! request being handled without a request extension (its client address and how it is
+//! served: [`current`]).
 //!
 //! Clients may send `Citrix-TransactionId`; it is echoed back and used as `X-Cws-TransactionId`,
 //! otherwise a fresh id is made. The id is a field of the request's tracing span, so it is in
@@ -9,10 +11,15 @@
 //! making, entering and closing a span for each cost the token endpoint more than anything
 //! else it does besides signing. When `RUST_LOG` filters by span (`[request]=debug`), the
 //! filter must see the span before the lines, and it is made at once ([`make_spans_at_once`]).
+//!
+//! The client address and the serving region reach handlers the same way, through the request
+//! lent to the thread while its future is polled, not as request extensions: two extensions
+//! more than the router's own made the extension map grow once for every request.
 
 use std::cell::{Cell, OnceCell};
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::Request;
@@ -22,6 +29,8 @@ use tracing::callsite::{DefaultCallsite, Identifier};
 use tracing::field::{Field, FieldSet, Value};
 use tracing::metadata::Kind;
 use tracing::{Dispatch, Level, Metadata, Span};
+
+use crate::regions::Serving;
 
 /// `Citrix-TransactionId`, sent by clients and echoed.
 pub static CITRIX_TRANSACTION_ID: HeaderName = HeaderName::from_static("citrix-transactionid");
@@ -163,19 +172,20 @@ impl Transaction {
     }
 }
 
-/// What a request's log lines say about it (its transaction id, method, path and client), and
-/// its span once made.
+/// What a request's log lines say about it (its transaction id, method, path and client), its
+/// span once made, and how it is served.
 pub struct RequestLog {
     transaction: Transaction,
     method: Method,
     uri: Uri,
     client: IpAddr,
+    serving: Arc<Serving>,
     span: OnceCell<Span>,
 }
 
 /// Gives the request its transaction id (the client's, or a new one) and what its log lines
-/// are to carry.
-pub fn begin<B>(request: &Request<B>, client: IpAddr) -> Box<RequestLog> {
+/// and handlers are to read: its client address and how it is served.
+pub fn begin<B>(request: &Request<B>, client: IpAddr, serving: Arc<Serving>) -> Box<RequestLog> {
     let incoming = request
         .headers()
         .get(&CITRIX_TRANSACTION_ID)
@@ -193,6 +203,7 @@ pub fn begin<B>(request: &Request<B>, client: IpAddr) -> Box<RequestLog> {
         method: request.method().clone(),
         uri: request.uri().clone(),
         client,
+        serving,
         span: OnceCell::new(),
     });
     if SPANS_AT_ONCE.load(Ordering::Relaxed) {
@@ -207,6 +218,16 @@ impl RequestLog {
     /// The request's method.
     pub fn method(&self) -> &Method {
         &self.method
+    }
+
+    /// The address the request really comes from ([`super::client_address`]).
+    pub fn client(&self) -> IpAddr {
+        self.client
+    }
+
+    /// How the request is served ([`super::region`]).
+    pub fn serving(&self) -> &Arc<Serving> {
+        &self.serving
     }
 
     /// Runs `f` (a poll of the request's future) as the request being handled on this thread:
@@ -284,6 +305,15 @@ pub fn make_current_span(dispatch: &Dispatch) {
     CURRENT.set(Some(log));
 }
 
+/// What `read` says of the request being handled on this thread, if any: a handler's
+/// extractor runs within a poll of the request's future ([`RequestLog::within`]).
+pub fn current<T>(read: impl FnOnce(&RequestLog) -> T) -> Option<T> {
+    let log = CURRENT.take()?;
+    let answer = read(&log);
+    CURRENT.set(Some(log));
+    Some(answer)
+}
+
 /// Logs the request as handled (at debug level) and puts its transaction id on the response.
 pub fn end(log: Box<RequestLog>, response: &mut Response) {
     // Inside the span if there is one: a filter by span must see it to let the line through.
@@ -337,6 +367,15 @@ mod tests {
         std::fs::read_to_string(file.path()).expect("the log")
     }
 
+    fn serving(geo: &'static str) -> Arc<Serving> {
+        Arc::new(Serving {
+            regions: None,
+            geo,
+            base_url: "http://127.0.0.1:8080".into(),
+            secure: false,
+        })
+    }
+
     fn line<'a>(text: &'a str, message: &str) -> &'a str {
         let found = text.lines().find(|l| l.ends_with(message));
         found.unwrap_or_else(|| panic!("no line {message:?} in {text}"))
@@ -351,7 +390,7 @@ mod tests {
             .body(())
             .expect("a request");
         let text = logged(|| {
-            let mut log = Some(begin(&request, IpAddr::from([192, 0, 2, 1])));
+            let mut log = Some(begin(&request, IpAddr::from([192, 0, 2, 1]), serving("US")));
             tracing::info!("before");
             RequestLog::within(&mut log, || {
                 tracing::info!("first");
@@ -374,6 +413,30 @@ mod tests {
     }
 
     #[test]
+    fn handlers_read_the_client_and_serving_of_the_request_being_handled_and_no_other() {
+        let request = Request::builder().uri("/").body(()).expect("a request");
+        let read = || current(|log| (log.client(), log.serving().geo));
+        let mut outer = Some(begin(&request, IpAddr::from([192, 0, 2, 7]), serving("EU")));
+        let mut inner = Some(begin(
+            &request,
+            IpAddr::from([198, 51, 100, 9]),
+            serving("AP-S"),
+        ));
+        assert_eq!(read(), None);
+        RequestLog::within(&mut outer, || {
+            assert_eq!(read(), Some((IpAddr::from([192, 0, 2, 7]), "EU")));
+            // A request handled inside another's poll (a nested runtime) and then the outer
+            // one again.
+            RequestLog::within(&mut inner, || {
+                assert_eq!(read(), Some((IpAddr::from([198, 51, 100, 9]), "AP-S")));
+            });
+            assert_eq!(read(), Some((IpAddr::from([192, 0, 2, 7]), "EU")));
+        });
+        assert_eq!(read(), None);
+        assert!(outer.is_some() && inner.is_some());
+    }
+
+    #[test]
     fn the_transaction_id_made_for_a_request_is_the_one_logged_and_answered() {
         let request = Request::builder()
             .uri("/invitations/a-secret-token")
@@ -381,7 +444,11 @@ mod tests {
             .expect("a request");
         let mut response = Response::default();
         let text = logged(|| {
-            let mut log = Some(begin(&request, IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1])));
+            let mut log = Some(begin(
+                &request,
+                IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
+                serving("US"),
+            ));
             RequestLog::within(&mut log, || tracing::error!("inside"));
             if let Some(log) = log {
                 end(log, &mut response);

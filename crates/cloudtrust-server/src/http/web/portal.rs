@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use askama::Template;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
@@ -15,8 +15,8 @@ use super::session::{FormKey, FormToken, MaybeSignedIn, SignedOutForm};
 use crate::auth::{Auth, ROOT, Refusal};
 use crate::http::errors::ApiErrorResponse;
 use crate::http::middleware::client_address::ClientAddress;
+use crate::http::middleware::region::Served;
 use crate::http::openapi;
-use crate::regions::Serving;
 
 /// One input of an Invoke API form.
 pub struct Param {
@@ -296,7 +296,7 @@ fn portal_page(
 /// `GET /portal`.
 pub async fn show(
     State(form_key): State<FormKey>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     signed_in: MaybeSignedIn,
     headers: HeaderMap,
 ) -> Response {
@@ -310,7 +310,7 @@ pub async fn generate(
     State(form_key): State<FormKey>,
     State(auth): State<Arc<Auth>>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     signed_in: MaybeSignedIn,
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,

@@ -22,6 +22,7 @@ use crate::domain::console_sessions::ConsoleSession;
 use crate::domain::customers::Customer;
 use crate::domain::secrets::generate_secret;
 use crate::http::Services;
+use crate::http::middleware::region;
 use crate::regions::Serving;
 
 /// The session cookie.
@@ -270,10 +271,7 @@ async fn find(parts: &Parts, state: &Services) -> Result<Found, Response> {
         .lookup_customer(&administrator.customer_id)
         .await
         .map_err(unavailable)?;
-    let https = parts
-        .extensions
-        .get::<Arc<Serving>>()
-        .is_some_and(|s| is_https(s));
+    let https = region::current().is_some_and(|s| is_https(&s));
     Ok(Found::SignedIn(Box::new(SignedIn {
         token,
         session,
@@ -417,10 +415,7 @@ impl FromRequest<Services> for SignedOutForm {
 
     async fn from_request(request: Request, state: &Services) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
-        let https = parts
-            .extensions
-            .get::<Arc<Serving>>()
-            .is_some_and(|s| is_https(s));
+        let https = region::current().is_some_and(|s| is_https(&s));
         let form = read_form(body, state).await?;
         if !genuine_signed_out(&parts.headers, &form, https, &state.form_key) {
             return Err(forged());

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -19,7 +19,7 @@ use crate::auth::{Auth, Refusal};
 use crate::domain::Directory;
 use crate::domain::console_sessions::ConsoleSessions;
 use crate::http::middleware::client_address::ClientAddress;
-use crate::regions::Serving;
+use crate::http::middleware::region::Served;
 
 /// Where a signed-in administrator lands.
 pub const HOME_PATH: &str = "/console/iam";
@@ -50,7 +50,7 @@ pub async fn home() -> Redirect {
 /// `GET /console/signin`.
 pub async fn show(
     State(form_key): State<FormKey>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     MaybeSignedIn(signed_in): MaybeSignedIn,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -84,7 +84,7 @@ pub async fn submit(
     State(auth): State<Arc<Auth>>,
     State(sessions): State<ConsoleSessions>,
     ClientAddress(source): ClientAddress,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     headers: HeaderMap,
     SignedOutForm(form): SignedOutForm,
 ) -> Response {
@@ -250,7 +250,7 @@ pub async fn choose(
 /// `POST /console/signout`: ends the session.
 pub async fn sign_out(
     State(sessions): State<ConsoleSessions>,
-    Extension(serving): Extension<Arc<Serving>>,
+    Served(serving): Served,
     Posted { by: choosing, .. }: Posted<Choosing>,
 ) -> Response {
     if let Err(e) = sessions.end(&choosing.token).await {
