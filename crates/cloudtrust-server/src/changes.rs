@@ -40,6 +40,8 @@ pub const CHANNEL: &str = "cloudtrust_changes";
 const CHANGE_RETENTION_SECS: i64 = 3600;
 /// How often old changes are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How long a prune may take before it is given up until the next.
+const PRUNE_WITHIN: Duration = Duration::from_secs(2);
 /// The first and the longest pause before reconnecting a lost `LISTEN` connection.
 const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
@@ -153,14 +155,22 @@ impl Follower {
         )
     }
 
+    /// Deletes changes older than the retention. Bounded in time like a heartbeat: the loop
+    /// that runs it also times the heartbeats, and a prune waiting on a database gone silent
+    /// would otherwise keep the cache trusted for as long as it waited.
     async fn prune(&self) {
         let before = self.clock.now() - CHANGE_RETENTION_SECS;
-        let result = match self.store.conn().await {
-            Ok(mut conn) => store::changes::prune(&mut conn, before).await,
-            Err(e) => Err(e),
+        let prune = async {
+            let mut conn = self.store.conn().await?;
+            store::changes::prune(&mut conn, before).await
         };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "pruning the change log failed");
+        match tokio::time::timeout(PRUNE_WITHIN, prune).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "pruning the change log failed"),
+            Err(_) => tracing::warn!(
+                "pruning the change log took over {} s; left for the next time",
+                PRUNE_WITHIN.as_secs()
+            ),
         }
     }
 
