@@ -13,8 +13,8 @@
 //! filter must see the span before the lines, and it is made at once ([`make_spans_at_once`]).
 //!
 //! The client address and the serving region reach handlers the same way, through the request
-//! lent to the thread while its future is polled, not as request extensions: two extensions
-//! more than the router's own made the extension map grow once for every request.
+//! lent to the thread while its future is polled, not as request extensions: each extension is
+//! a box inserted into the request's map and dropped with it, for every request.
 
 use std::cell::{Cell, OnceCell};
 use std::fmt::Write as _;
