@@ -99,8 +99,9 @@ pub struct Config {
     pub workspace_reminder_check_secs: u64,
     /// Days a Workspace refresh token lasts unused; each use gives a new one for as long.
     pub workspace_refresh_lifetime_days: u64,
-    /// Seconds a client has to send a request's headers (and to start its next request on a
-    /// kept-alive connection) before the connection is closed.
+    /// Seconds a client has to send a request's headers (to start its next request on a
+    /// kept-alive connection, and its first after connecting, the TLS handshake included)
+    /// before the connection is closed.
     pub header_read_timeout: u64,
     /// Seconds a client has to send a request's body once its headers arrived (`408` after).
     pub body_read_timeout: u64,

@@ -1,24 +1,40 @@
 //! The listeners of a node, plain and TLS alike: a cap on open connections, a time limit for
 //! each request's headers (which also closes idle keep-alive connections: hyper starts it
-//! while waiting for the next request) and for the first request of a connection, and HTTP/2
-//! keep-alive pings, so that slow or silent clients cannot hold connections for ever.
+//! while waiting for the next request) and for the first request of a connection (its TLS
+//! handshake included), and HTTP/2 keep-alive pings, so that slow or silent clients cannot
+//! hold connections for ever. Stopping a listener closes it to new connections, lets the open
+//! ones finish what they are answering, and closes what is left after a grace period.
 
-use std::future::Future;
+use std::convert::Infallible;
+use std::future::poll_fn;
 use std::io;
-use std::pin::Pin;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum_server::accept::Accept;
-use hyper_util::rt::TokioTimer;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use axum::http::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
+use tower_service::Service;
+
+use super::connection::{self, Serve, Stop};
 
 /// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
 const HTTP2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
+/// How long the accept loop rests after an error that is not one connection's (such as too
+/// many open files), rather than spinning.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
 
 /// The limits of every listener.
 #[derive(Debug, Clone, Copy)]
@@ -30,16 +46,9 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// Applies `limits` to a server's HTTP settings.
-pub fn configure<A, Acc>(
-    server: axum_server::Server<A, Acc>,
-    limits: Limits,
-) -> axum_server::Server<A, Acc>
-where
-    A: axum_server::Address,
-{
-    let mut server = server.first_request_timeout(limits.header_read);
-    let builder = server.http_builder();
+/// hyper's settings for `limits`.
+fn http(limits: Limits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -49,11 +58,30 @@ where
         .timer(TokioTimer::new())
         .keep_alive_interval(HTTP2_KEEP_ALIVE)
         .keep_alive_timeout(HTTP2_KEEP_ALIVE);
-    server
+    builder
+}
+
+/// The TLS side of the HTTPS listener: the certificate chain and key (PEM), offering HTTP/2
+/// and HTTP/1.1 (ALPN).
+pub fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> io::Result<TlsAcceptor> {
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| io::Error::other(format!("the certificate: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| io::Error::other(format!("the key: {e}")))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(io::Error::other)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Accepts a connection only while fewer than the cap are open (one past it is closed at
-/// once: with the time limits above, slots free up within seconds), with `TCP_NODELAY`.
+/// once: with the time limits above, slots free up within seconds).
 #[derive(Debug, Clone)]
 pub struct Capped {
     permits: Arc<Semaphore>,
@@ -65,6 +93,23 @@ pub struct Capped {
 const WARN_EVERY_SECS: i64 = 10;
 
 impl Capped {
+    /// At most `max` connections at once.
+    pub fn new(max: usize) -> Self {
+        Capped {
+            permits: Arc::new(Semaphore::new(max.max(1))),
+            warned: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    /// A place for one more connection, if there is one.
+    fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.permits.clone().try_acquire_owned().ok();
+        if permit.is_none() {
+            self.warn();
+        }
+        permit
+    }
+
     fn warn(&self) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -83,85 +128,135 @@ impl Capped {
     }
 }
 
-impl Capped {
-    /// At most `max` connections at once.
-    pub fn new(max: usize) -> Self {
-        Capped {
-            permits: Arc::new(Semaphore::new(max.max(1))),
-            warned: Arc::new(AtomicI64::new(0)),
+/// A listener being served, and how to stop it.
+pub struct Listening {
+    stop: Arc<Stop>,
+    /// Wakes the accept loop when the stop begins.
+    stopping: Arc<Notify>,
+    connections: TaskTracker,
+    accepting: JoinHandle<()>,
+}
+
+impl Listening {
+    /// Stops accepting connections and asks the open ones to finish and close.
+    pub fn stop(&self) {
+        self.stop.drain();
+        self.stopping.notify_one();
+    }
+
+    /// Waits, after [`Listening::stop`], until every connection has closed, closing those
+    /// still open after `grace`.
+    pub async fn stopped(self, grace: Duration) {
+        // The loop ends (and the listening socket is closed) once it sees the stop.
+        if let Err(e) = self.accepting.await {
+            tracing::error!("a listener's accept loop ended abnormally: {e}");
+        }
+        self.connections.close();
+        if tokio::time::timeout(grace, self.connections.wait())
+            .await
+            .is_err()
+        {
+            self.stop.close();
+            self.connections.wait().await;
         }
     }
 }
 
-impl<S: Send + 'static> Accept<TcpStream, S> for Capped {
-    type Stream = Counted;
-    type Service = S;
-    type Future = Pin<Box<dyn Future<Output = io::Result<(Counted, S)>> + Send>>;
-
-    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        let permit = self.permits.clone().try_acquire_owned();
-        if permit.is_err() {
-            self.warn();
-        }
-        Box::pin(async move {
-            let Ok(permit) = permit else {
-                return Err(io::Error::other("too many open connections"));
-            };
-            stream.set_nodelay(true)?;
-            Ok((
-                Counted {
-                    stream,
-                    _permit: permit,
-                },
-                service,
-            ))
-        })
+/// Serves `listener`: each connection it accepts (within `capped`, and over TLS with `tls`)
+/// with the service `connections` makes for its peer.
+pub fn serve<M, S>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    capped: Capped,
+    limits: Limits,
+    connections: M,
+) -> Listening
+where
+    M: Service<SocketAddr, Response = S, Error = Infallible> + Send + 'static,
+    M::Future: Send,
+    S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let stop = Arc::new(Stop::default());
+    let stopping = Arc::new(Notify::new());
+    let tracker = TaskTracker::new();
+    let accepting = tokio::spawn(accept(
+        Accepting {
+            listener,
+            tls,
+            capped,
+            limits,
+            stop: stop.clone(),
+            stopping: stopping.clone(),
+            tracker: tracker.clone(),
+        },
+        connections,
+    ));
+    Listening {
+        stop,
+        stopping,
+        connections: tracker,
+        accepting,
     }
 }
 
-/// A connection holding one of the cap's places until it closes.
-#[derive(Debug)]
-pub struct Counted {
-    stream: TcpStream,
-    _permit: OwnedSemaphorePermit,
+/// What the accept loop works with.
+struct Accepting {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    capped: Capped,
+    limits: Limits,
+    stop: Arc<Stop>,
+    stopping: Arc<Notify>,
+    tracker: TaskTracker,
 }
 
-impl AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+async fn accept<M, S>(accepting: Accepting, mut connections: M)
+where
+    M: Service<SocketAddr, Response = S, Error = Infallible>,
+    S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let http = Arc::new(http(accepting.limits));
+    while !accepting.stop.stopping() {
+        let accepted = tokio::select! {
+            biased;
+            () = accepting.stopping.notified() => break,
+            accepted = accepting.listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                tracing::warn!("cannot accept connections: {e}");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        // Beyond the cap the stream is dropped, which closes it at once.
+        let Some(permit) = accepting.capped.admit() else {
+            continue;
+        };
+        let Ok(()) = poll_fn(|cx| connections.poll_ready(cx)).await;
+        let Ok(service) = connections.call(peer).await;
+        let serve = Serve {
+            service,
+            http: http.clone(),
+            tls: accepting.tls.clone(),
+            first_request: accepting.limits.header_read,
+            watch: accepting.stop.watch(),
+            permit,
+        };
+        accepting.tracker.spawn(connection::serve(stream, serve));
     }
 }
 
-impl AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
+/// Whether `e` concerns one connection only (the next accept may well succeed).
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }

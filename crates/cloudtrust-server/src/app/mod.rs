@@ -2,6 +2,7 @@
 //! directory over it, what the command line and the server share) and [`RunningServer`] (the
 //! services, the background jobs and the listeners of a node).
 
+mod connection;
 mod listener;
 mod server;
 

@@ -1,22 +1,15 @@
 //! A node: its services built over a [`Foundation`], its background jobs, and its HTTP (and
 //! optional HTTPS) listeners, until stopped.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::Request;
-use axum::response::Response;
-use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tower_service::Service;
 
 use super::Foundation;
-use super::listener::{self, Capped, Limits};
+use super::listener::{self, Capped, Limits, Listening};
 use crate::auth::{self, Auth};
 use crate::cache::AuthCache;
 use crate::changes::Follower;
@@ -68,36 +61,8 @@ pub struct RunningServer {
     listeners: Vec<Listening>,
 }
 
-/// A listener's task, and how to stop it.
-type Listening = (
-    axum_server::Handle<SocketAddr>,
-    JoinHandle<std::io::Result<()>>,
-);
-
 /// Connections the metrics listener accepts at once.
 const METRICS_CONNECTIONS: usize = 16;
-
-/// Serves plain HTTP on `plain_listener`, each connection with the service `connections`
-/// makes for its peer.
-fn serve_plain<M, S>(
-    plain_listener: TcpListener,
-    capped: Capped,
-    limits: Limits,
-    connections: M,
-) -> Listening
-where
-    M: Service<SocketAddr, Response = S, Error = Infallible> + Send + 'static,
-    M::Future: Send,
-    S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    let handle = axum_server::Handle::new();
-    let server = axum_server::Server::from_listener(plain_listener)
-        .acceptor(capped)
-        .handle(handle.clone());
-    let serve = listener::configure(server, limits).serve(connections);
-    (handle, tokio::spawn(serve))
-}
 
 /// Binds `address` (port 0 picks a free port).
 async fn bind(address: SocketAddr, what: &str) -> Result<(TcpListener, SocketAddr)> {
@@ -357,24 +322,23 @@ impl RunningServer {
         if let (Some((tls_listener, bound)), Some((certificate, dev))) =
             (tls_listener, tls_certificate(config)?)
         {
-            let rustls = RustlsConfig::from_pem(certificate.cert_pem, certificate.key_pem)
-                .await
+            let acceptor = listener::tls_acceptor(&certificate.cert_pem, &certificate.key_pem)
                 .map_err(|e| Error::invalid("tls_cert", format!("cannot use it: {e}")))?;
-            let handle = axum_server::Handle::new();
-            let acceptor = RustlsAcceptor::new(rustls).acceptor(capped.clone());
-            let server = axum_server::Server::from_listener(tls_listener)
-                .acceptor(acceptor)
-                .handle(handle.clone());
-            let serve = listener::configure(server, limits)
-                .serve(router.clone().over_tls().for_each_connection());
-            listeners.push((handle, tokio::spawn(serve)));
+            listeners.push(listener::serve(
+                tls_listener,
+                Some(acceptor),
+                capped.clone(),
+                limits,
+                router.clone().over_tls().for_each_connection(),
+            ));
             tls_addr = Some(bound);
             dev_certificates = dev;
         }
         let plain_addr = plain.as_ref().map(|(_, bound)| *bound);
         if let Some((plain_listener, _)) = plain {
-            listeners.push(serve_plain(
+            listeners.push(listener::serve(
                 plain_listener,
+                None,
                 capped,
                 limits,
                 router.for_each_connection(),
@@ -386,8 +350,9 @@ impl RunningServer {
             // A scraper or two: a few connections are plenty, and the rest cannot crowd out
             // clients of the main listeners.
             let capped = Capped::new(METRICS_CONNECTIONS);
-            listeners.push(serve_plain(
+            listeners.push(listener::serve(
                 metrics_listener,
+                None,
                 capped,
                 limits,
                 metrics_router.into_make_service(),
@@ -446,19 +411,15 @@ impl RunningServer {
     /// usage and closes the database.
     pub async fn stop(self) -> Result<()> {
         self.jobs.cancellation().cancel();
-        for (handle, _) in &self.listeners {
-            handle.graceful_shutdown(Some(GRACE));
+        for listening in &self.listeners {
+            listening.stop();
         }
-        let mut served = Ok(());
-        for (_, task) in self.listeners {
-            let outcome = task
-                .await
-                .map_err(|e| Error::internal(format!("server task: {e}")))?;
-            served = served.and(outcome);
+        for listening in self.listeners {
+            listening.stopped(GRACE).await;
         }
         self.jobs.stop().await;
         self.usage.flush(&self.foundation.store).await?;
         self.foundation.store.close().await;
-        served.map_err(Error::from)
+        Ok(())
     }
 }

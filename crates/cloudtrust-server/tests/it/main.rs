@@ -40,6 +40,7 @@ mod settings;
 mod sign_in_flood;
 mod slow_clients;
 mod smart;
+mod stopping;
 mod throttling;
 mod tls;
 mod token_endpoint;

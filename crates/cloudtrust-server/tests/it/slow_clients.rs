@@ -1,6 +1,7 @@
 //! Slow and silent clients, as an attacker holding connections open sends them: headers that
-//! never end, kept-alive connections left idle, bodies that trickle in, and more connections
-//! than the cap. Each is cut off or refused within the configured time, over raw TCP.
+//! never end, connections that send nothing (over TLS: no handshake), kept-alive connections
+//! left idle, bodies that trickle in, and more connections than the cap. Each is cut off or
+//! refused within the configured time, over raw TCP.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,23 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<St
     .await;
     read.ok()
         .map(|()| String::from_utf8_lossy(&received).into_owned())
+}
+
+/// Connects to `addr` once per opening, sends it and no more: each connection is closed
+/// unanswered within 5 s (with a 1 s `header_read_timeout`).
+async fn assert_cut_off_unanswered(addr: std::net::SocketAddr, openings: &[&[u8]]) {
+    for opening in openings {
+        let started = Instant::now();
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        silent.write_all(opening).await.expect("write");
+        let closed = read_until_closed(&mut silent, Duration::from_secs(10)).await;
+        assert_eq!(closed.as_deref(), Some(""), "closed, unanswered");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{opening:?} held for {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 async fn env_with(tweak: impl FnOnce(&mut cloudtrust_server::config::Config)) -> Env {
@@ -54,6 +72,10 @@ async fn headers_idle_connections_and_bodies_have_time_limits() {
         "{:?}",
         started.elapsed()
     );
+
+    // A connection that sends nothing, and one that stops inside the first bytes, where
+    // neither HTTP/1 nor HTTP/2 can yet be told apart: the first request has the same time.
+    assert_cut_off_unanswered(addr, &[b"", b"P"]).await;
 
     // A kept-alive connection left idle after its answer.
     let mut idle = TcpStream::connect(addr).await.expect("connect");
@@ -141,4 +163,17 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
     })
     .await;
     assert!(served, "a place freed is a connection served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_handshake_that_never_comes_is_cut_off() {
+    let env = env_with(|c| {
+        c.tls_dev = true;
+        c.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
+        c.header_read_timeout = 1;
+    })
+    .await;
+    let tls_addr = env.server.tls_addr.expect("HTTPS is served");
+    // Nothing at all, and the first bytes of a ClientHello record and no more.
+    assert_cut_off_unanswered(tls_addr, &[b"", b"\x16\x03\x01\x02\x00"]).await;
 }
