@@ -104,7 +104,9 @@ impl<V> Table<V> {
         }
         self.misses.increment(1);
         let epoch = cache.epoch.load(Ordering::Acquire);
-        let loaded = load().await?.map(Arc::new);
+        // Boxed: a hit never reaches it, and inline the database round trip's future would size
+        // the future of every lookup, which the token endpoint's futures hold and move.
+        let loaded = Box::pin(load()).await?.map(Arc::new);
         if trusted && cache.epoch.load(Ordering::Acquire) == epoch {
             let mut map = self.map.write();
             if map.len() >= self.max_entries {
