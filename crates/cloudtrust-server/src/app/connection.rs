@@ -67,11 +67,6 @@ impl Stop {
         }
     }
 
-    /// Whether the listener should stop accepting.
-    pub fn stopping(&self) -> bool {
-        self.state.load(Ordering::Acquire) != SERVING
-    }
-
     /// A watch for one connection, registered until dropped.
     pub fn watch(self: &Arc<Self>) -> Watch {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -100,7 +95,7 @@ impl Watch {
     }
 
     /// Completes when the listener stops serving.
-    async fn stopping(&self) {
+    pub async fn stopping(&self) {
         poll_fn(|cx| match self.poll_state(cx) {
             SERVING => Poll::Pending,
             _ => Poll::Ready(()),
@@ -279,10 +274,8 @@ mod tests {
         assert_eq!(open.poll_state(&mut cx), SERVING);
         drop(closed);
         assert_eq!(stop.wakers.lock().len(), 1);
-        assert!(!stop.stopping());
 
         stop.drain();
-        assert!(stop.stopping());
         assert_eq!(open.poll_state(&mut cx), DRAINING);
         stop.close();
         assert_eq!(open.poll_state(&mut cx), CLOSING);

@@ -21,7 +21,7 @@ use hyper_util::server::conn::auto::Builder;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
@@ -131,8 +131,6 @@ impl Capped {
 /// A listener being served, and how to stop it.
 pub struct Listening {
     stop: Arc<Stop>,
-    /// Wakes the accept loop when the stop begins.
-    stopping: Arc<Notify>,
     connections: TaskTracker,
     accepting: JoinHandle<()>,
 }
@@ -141,7 +139,6 @@ impl Listening {
     /// Stops accepting connections and asks the open ones to finish and close.
     pub fn stop(&self) {
         self.stop.drain();
-        self.stopping.notify_one();
     }
 
     /// Waits, after [`Listening::stop`], until every connection has closed, closing those
@@ -178,7 +175,6 @@ where
     S::Future: Send + 'static,
 {
     let stop = Arc::new(Stop::default());
-    let stopping = Arc::new(Notify::new());
     let tracker = TaskTracker::new();
     let accepting = tokio::spawn(accept(
         Accepting {
@@ -187,14 +183,12 @@ where
             capped,
             limits,
             stop: stop.clone(),
-            stopping: stopping.clone(),
             tracker: tracker.clone(),
         },
         connections,
     ));
     Listening {
         stop,
-        stopping,
         connections: tracker,
         accepting,
     }
@@ -207,7 +201,6 @@ struct Accepting {
     capped: Capped,
     limits: Limits,
     stop: Arc<Stop>,
-    stopping: Arc<Notify>,
     tracker: TaskTracker,
 }
 
@@ -218,10 +211,12 @@ where
     S::Future: Send + 'static,
 {
     let http = Arc::new(http(accepting.limits));
-    while !accepting.stop.stopping() {
+    // The loop watches the stop as a connection does: the drain that stops connections wakes it.
+    let watch = accepting.stop.watch();
+    loop {
         let accepted = tokio::select! {
             biased;
-            () = accepting.stopping.notified() => break,
+            () = watch.stopping() => break,
             accepted = accepting.listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -259,4 +254,85 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::future::{Pending, Ready, pending, ready};
+    use std::task::{Context, Poll};
+    use std::time::Instant;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// A connection's service whose answers never come.
+    #[derive(Clone)]
+    struct Stuck;
+
+    impl Service<Request<Incoming>> for Stuck {
+        type Response = Response;
+        type Error = Infallible;
+        type Future = Pending<Result<Response, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<Incoming>) -> Self::Future {
+            pending()
+        }
+    }
+
+    struct MakeStuck;
+
+    impl Service<SocketAddr> for MakeStuck {
+        type Response = Stuck;
+        type Error = Infallible;
+        type Future = Ready<Result<Stuck, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: SocketAddr) -> Self::Future {
+            ready(Ok(Stuck))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_still_unanswered_after_the_grace_is_cut_off() {
+        let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = socket.local_addr().expect("address");
+        let limits = Limits {
+            header_read: Duration::from_secs(30),
+            max_connections: 4,
+        };
+        let listening = serve(socket, None, Capped::new(4), limits, MakeStuck);
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let grace = Duration::from_millis(300);
+        let started = Instant::now();
+        listening.stop();
+        tokio::time::timeout(Duration::from_secs(5), listening.stopped(grace))
+            .await
+            .expect("the stop ends once the grace is over");
+        assert!(started.elapsed() >= grace, "the request had its grace");
+
+        let mut received = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(2), client.read_to_end(&mut received)).await;
+        assert!(read.is_ok(), "the connection is closed");
+        assert!(received.is_empty(), "unanswered: {received:?}");
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "the listening socket is closed"
+        );
+    }
 }

@@ -5,27 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::support::{Backend, Env};
-
-/// Reads until the server closes the connection (or `limit` passes); what it sent.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
-    let mut received = Vec::new();
-    let read = tokio::time::timeout(limit, async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => received.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    read.ok()
-        .map(|()| String::from_utf8_lossy(&received).into_owned())
-}
+use crate::support::{Backend, Env, read_until_closed};
 
 /// Connects to `addr` once per opening, sends it and no more: each connection is closed
 /// unanswered within 5 s (with a 1 s `header_read_timeout`).

@@ -8,16 +8,7 @@ use cloudtrust_server::{RunningServer, SystemClock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Backend, TestDb, eventually};
-
-/// Reads until the peer closes the connection, for at most `limit`.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
-    let mut received = Vec::new();
-    tokio::time::timeout(limit, stream.read_to_end(&mut received))
-        .await
-        .ok()
-        .map(|_| String::from_utf8_lossy(&received).into_owned())
-}
+use crate::support::{Backend, TestDb, eventually, read_until_closed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopping_node_answers_the_request_in_hand_and_takes_no_new_one() {

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use cloudtrust_server::domain::Directory;
 use cloudtrust_server::domain::audit::Actor;
@@ -12,12 +13,33 @@ use cloudtrust_server::domain::permissions::Access;
 use cloudtrust_server::{Clock, Config, Foundation, RunningServer, SystemClock};
 use reqwest::Method;
 use serde_json::Value;
+use tokio::io::AsyncReadExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 pub use crate::testdb::{Backend, TestDb, eventually};
 
 pub(crate) use crate::testdb::db_test;
+
+/// Reads until the server closes the connection (or `limit` passes); what it sent.
+pub async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: Duration,
+) -> Option<String> {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&received).into_owned())
+}
 
 /// What `db_test!` bodies get by default: a running server.
 pub type DefaultFixture = Env;
