@@ -371,3 +371,66 @@ async fn sleep_until(until: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::keys::SigningAlgorithm;
+    use crate::keys::kek::KeyEncryptionKey;
+
+    /// A prune that cannot get SQLite's write lock, held by another writer, is given up after
+    /// `PRUNE_WITHIN` instead of waiting out the database's own busy wait (5 s), and the
+    /// changes it was to remove go with the next prune.
+    #[tokio::test]
+    async fn a_prune_held_up_by_another_writer_is_given_up_within_its_bound() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/changes.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url).await.expect("store");
+        store.migrate().await.expect("migrated");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let kek = Arc::new(KeyEncryptionKey::generate().expect("key encryption key"));
+        let keys = KeyRing::load(store.clone(), kek, SigningAlgorithm::Es256, clock.clone())
+            .await
+            .expect("keys");
+        let follower = Follower {
+            store: store.clone(),
+            cache: Arc::new(AuthCache::new(store.clone(), 16)),
+            keys: Arc::new(keys),
+            throttle: Arc::new(Throttle::per_minute(10, 10, false, clock.clone())),
+            clock: clock.clone(),
+            poll_every: Duration::from_secs(1),
+        };
+        let expired = clock.now() - CHANGE_RETENTION_SECS - 10;
+        let mut conn = store.conn().await.expect("connection");
+        store::changes::record(&mut conn, "client", "expired", expired)
+            .await
+            .expect("recorded");
+        drop(conn);
+
+        let mut writer = store.conn().await.expect("connection");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *writer)
+            .await
+            .expect("write lock taken");
+        let started = Instant::now();
+        follower.prune().await;
+        let took = started.elapsed();
+        assert!(
+            took >= PRUNE_WITHIN && took < PRUNE_WITHIN + Duration::from_secs(1),
+            "given up after {took:?}"
+        );
+
+        sqlx::query("ROLLBACK")
+            .execute(&mut *writer)
+            .await
+            .expect("write lock released");
+        drop(writer);
+        follower.prune().await;
+        let mut conn = store.conn().await.expect("connection");
+        let left = store::changes::after(&mut conn, 0).await.expect("read");
+        assert!(left.is_empty(), "left: {left:?}");
+    }
+}
