@@ -387,9 +387,7 @@ mod tests {
     #[tokio::test]
     async fn a_prune_held_up_by_another_writer_is_given_up_within_its_bound() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/changes.db?mode=rwc", dir.path().display());
-        let store = Store::connect(&url).await.expect("store");
-        store.migrate().await.expect("migrated");
+        let (store, _) = store::sqlite_for_tests(dir.path()).await;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let kek = Arc::new(KeyEncryptionKey::generate().expect("key encryption key"));
         let keys = KeyRing::load(store.clone(), kek, SigningAlgorithm::Es256, clock.clone())

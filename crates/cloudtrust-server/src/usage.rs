@@ -282,9 +282,7 @@ mod tests {
     #[tokio::test]
     async fn the_oldest_unwritten_record_is_known_until_written() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/usage.db?mode=rwc", dir.path().display());
-        let store = Store::connect(&url).await.expect("store");
-        store.migrate().await.expect("migrated");
+        let (store, url) = crate::store::sqlite_for_tests(dir.path()).await;
         let usage = UsageRecorder::new(true);
         assert_eq!(
             (usage.pending_records(), usage.unwritten_since()),

@@ -265,6 +265,15 @@ impl Store {
     }
 }
 
+/// A migrated SQLite database in `dir`, and its URL: the store of the crate's unit tests.
+#[cfg(test)]
+pub(crate) async fn sqlite_for_tests(dir: &Path) -> (Store, String) {
+    let url = format!("sqlite://{}/cloudtrust.db?mode=rwc", dir.display());
+    let store = Store::connect(&url).await.expect("store");
+    store.migrate().await.expect("migrated");
+    (store, url)
+}
+
 /// Creates the folder of a SQLite file so that `mode=rwc` can create the file.
 fn create_sqlite_parent(url: &str) -> Result<()> {
     let path = url
