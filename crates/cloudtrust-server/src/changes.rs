@@ -388,6 +388,28 @@ mod tests {
     async fn a_prune_held_up_by_another_writer_is_given_up_within_its_bound() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (store, _) = store::sqlite_for_tests(dir.path()).await;
+        a_prune_held_up_is_given_up(store, &["BEGIN IMMEDIATE"]).await;
+    }
+
+    /// The same on PostgreSQL, where a writer holding the change log's lock would keep the
+    /// prune waiting for as long as it held it: there is no busy wait to end it.
+    #[tokio::test]
+    #[cfg_attr(
+        skip_postgres,
+        ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
+    )]
+    async fn a_prune_held_up_by_a_lock_on_postgres_is_given_up_within_its_bound() {
+        let Some((store, _db)) = store::postgres_for_tests().await else {
+            return;
+        };
+        a_prune_held_up_is_given_up(store, &["BEGIN", "LOCK TABLE change_log IN EXCLUSIVE MODE"])
+            .await;
+    }
+
+    /// Records an expired change, holds the change log with `hold` on a connection of its
+    /// own, and checks a prune gives up within its bound and the next one, the hold released,
+    /// removes the change.
+    async fn a_prune_held_up_is_given_up(store: Store, hold: &[&str]) {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let kek = Arc::new(KeyEncryptionKey::generate().expect("key encryption key"));
         let keys = KeyRing::load(store.clone(), kek, SigningAlgorithm::Es256, clock.clone())
@@ -409,10 +431,12 @@ mod tests {
         drop(conn);
 
         let mut writer = store.conn().await.expect("connection");
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *writer)
-            .await
-            .expect("write lock taken");
+        for statement in hold {
+            sqlx::query(sqlx::AssertSqlSafe(*statement))
+                .execute(&mut *writer)
+                .await
+                .expect("change log held");
+        }
         let started = Instant::now();
         follower.prune().await;
         let took = started.elapsed();
@@ -424,7 +448,7 @@ mod tests {
         sqlx::query("ROLLBACK")
             .execute(&mut *writer)
             .await
-            .expect("write lock released");
+            .expect("change log released");
         drop(writer);
         follower.prune().await;
         let mut conn = store.conn().await.expect("connection");

@@ -274,6 +274,22 @@ pub(crate) async fn sqlite_for_tests(dir: &Path) -> (Store, String) {
     (store, url)
 }
 
+/// The integration tests' fresh databases, for the unit tests that need PostgreSQL too.
+#[cfg(test)]
+#[path = "../../tests/common/testdb.rs"]
+#[allow(dead_code, unused_macros, unused_imports)]
+pub(crate) mod testdb;
+
+/// A migrated PostgreSQL database of its own, dropped with the [`testdb::TestDb`] returned
+/// beside it; `None` when no server is configured (which fails instead under `CI=true`).
+#[cfg(test)]
+pub(crate) async fn postgres_for_tests() -> Option<(Store, testdb::TestDb)> {
+    let db = testdb::TestDb::create(testdb::Backend::Postgres).await?;
+    let store = Store::connect(&db.url).await.expect("store");
+    store.migrate().await.expect("migrated");
+    Some((store, db))
+}
+
 /// Creates the folder of a SQLite file so that `mode=rwc` can create the file.
 fn create_sqlite_parent(url: &str) -> Result<()> {
     let path = url
