@@ -1,6 +1,7 @@
-//! A fresh database per test, shared by the integration tests of every crate: a temporary
-//! SQLite file, or a new PostgreSQL database on `CLOUDTRUST_TEST_POSTGRES`, dropped afterwards;
-//! and [`db_test!`], which runs one test body against each.
+//! A fresh database per test, shared by the integration tests of every crate and by the
+//! server's unit tests that need PostgreSQL: a temporary SQLite file, or a new PostgreSQL
+//! database on `CLOUDTRUST_TEST_POSTGRES`, dropped afterwards; and [`db_test!`], which runs one
+//! test body against each.
 
 use std::time::Duration;
 
