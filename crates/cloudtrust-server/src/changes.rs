@@ -386,8 +386,9 @@ mod tests {
     /// changes it was to remove go with the next prune.
     #[tokio::test]
     async fn a_prune_held_up_by_another_writer_is_given_up_within_its_bound() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (store, _) = store::sqlite_for_tests(dir.path()).await;
+        let (store, _db) = store::for_tests(store::testdb::Backend::Sqlite)
+            .await
+            .expect("a SQLite database");
         a_prune_held_up_is_given_up(store, &["BEGIN IMMEDIATE"]).await;
     }
 
@@ -399,7 +400,7 @@ mod tests {
         ignore = "built without CLOUDTRUST_TEST_POSTGRES: the PostgreSQL half did not run"
     )]
     async fn a_prune_held_up_by_a_lock_on_postgres_is_given_up_within_its_bound() {
-        let Some((store, _db)) = store::postgres_for_tests().await else {
+        let Some((store, _db)) = store::for_tests(store::testdb::Backend::Postgres).await else {
             return;
         };
         a_prune_held_up_is_given_up(store, &["BEGIN", "LOCK TABLE change_log IN EXCLUSIVE MODE"])

@@ -281,8 +281,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_oldest_unwritten_record_is_known_until_written() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (store, url) = crate::store::sqlite_for_tests(dir.path()).await;
+        let (store, db) = crate::store::for_tests(crate::store::testdb::Backend::Sqlite)
+            .await
+            .expect("a SQLite database");
         let usage = UsageRecorder::new(true);
         assert_eq!(
             (usage.pending_records(), usage.unwritten_since()),
@@ -299,7 +300,7 @@ mod tests {
         );
 
         // The database is gone: the records wait on, as old as before.
-        let closed = Store::connect(&url).await.expect("store");
+        let closed = Store::connect(&db.url).await.expect("store");
         closed.close().await;
         assert!(usage.flush(&closed).await.is_err());
         assert_eq!(usage.unwritten_since(), Some(100));

@@ -265,26 +265,18 @@ impl Store {
     }
 }
 
-/// A migrated SQLite database in `dir`, and its URL: the store of the crate's unit tests.
-#[cfg(test)]
-pub(crate) async fn sqlite_for_tests(dir: &Path) -> (Store, String) {
-    let url = format!("sqlite://{}/cloudtrust.db?mode=rwc", dir.display());
-    let store = Store::connect(&url).await.expect("store");
-    store.migrate().await.expect("migrated");
-    (store, url)
-}
-
-/// The integration tests' fresh databases, for the unit tests that need PostgreSQL too.
+/// The integration tests' fresh databases, shared with the unit tests that need a store.
 #[cfg(test)]
 #[path = "../../tests/common/testdb.rs"]
 #[allow(dead_code, unused_macros, unused_imports)]
 pub(crate) mod testdb;
 
-/// A migrated PostgreSQL database of its own, dropped with the [`testdb::TestDb`] returned
-/// beside it; `None` when no server is configured (which fails instead under `CI=true`).
+/// A migrated database of its own on `backend`, dropped with the [`testdb::TestDb`] returned
+/// beside it (which holds its URL); `None` when PostgreSQL is asked for and no server is
+/// configured (which fails instead under `CI=true`).
 #[cfg(test)]
-pub(crate) async fn postgres_for_tests() -> Option<(Store, testdb::TestDb)> {
-    let db = testdb::TestDb::create(testdb::Backend::Postgres).await?;
+pub(crate) async fn for_tests(backend: testdb::Backend) -> Option<(Store, testdb::TestDb)> {
+    let db = testdb::TestDb::create(backend).await?;
     let store = Store::connect(&db.url).await.expect("store");
     store.migrate().await.expect("migrated");
     Some((store, db))
