@@ -5,15 +5,13 @@
 //! One recorder serves the whole process, installed on first use; counters on the token
 //! endpoint's hot path are registered once and then only incremented (an atomic add).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+mod latency;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{
-    Counter, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
-};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::{Counter, Unit, counter, describe_counter, describe_gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Tokens issued, by `endpoint` (`oauth2`, `trust`, `smart`, `core`) and `grant`.
 pub const TOKENS_ISSUED: &str = "cloudtrust_tokens_issued_total";
@@ -50,44 +48,14 @@ pub const CHANGES_LAG: &str = "cloudtrust_change_notifications_lag_seconds";
 /// Seconds since the signing key in use was made.
 pub const SIGNING_KEY_AGE: &str = "cloudtrust_signing_key_age_seconds";
 
-/// Latency buckets, in seconds: fine below 10 ms, where the token endpoint answers.
-const LATENCY_BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
-
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 static API_CLIENT_TOKENS: OnceLock<Counter> = OnceLock::new();
-
-/// The `method` label: the methods the routes answer, any other as `other`, so that a
-/// client's made-up methods cannot multiply the series.
-const METHODS: [&str; 8] = [
-    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other",
-];
-/// The `status` label.
-const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
-
-/// One route's latency histograms, by method and status class, each registered on first use.
-struct RouteLatency([Option<Histogram>; METHODS.len() * CLASSES.len()]);
-
-thread_local! {
-    /// The latency histograms this thread has used, by route template. The registry's own
-    /// lookup builds a key of owned label strings and takes a shard lock per call; this one,
-    /// per worker thread and bounded by the routes, is a hash lookup without either. Its
-    /// keys are the server's own route templates, never a client's text, so a fast hash
-    /// that does not resist chosen collisions is enough.
-    static LATENCY: RefCell<HashMap<Box<str>, RouteLatency, foldhash::fast::RandomState>> =
-        RefCell::new(HashMap::default());
-}
 
 /// The process's recorder, installed on first use. When the embedding program installed a
 /// recorder of its own, metrics go there and this one renders nothing.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new();
-        let builder = builder
-            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
-            .unwrap_or_else(|_| PrometheusBuilder::new());
-        let recorder = builder.build_recorder();
+        let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_ok() {
             describe();
@@ -103,7 +71,6 @@ fn describe() {
         "Credentials checked and refused by the token endpoints"
     );
     describe_counter!(THROTTLED, "Token requests refused for too many failures");
-    describe_histogram!(REQUEST_DURATION, Unit::Seconds, "Request latency per route");
     describe_counter!(CACHE_LOOKUPS, "Authentication cache lookups");
     describe_gauge!(CACHE_ENTRIES, "Authentication cache entries");
     describe_gauge!(DB_CONNECTIONS, "Database connections of the pool");
@@ -136,10 +103,13 @@ fn describe() {
 }
 
 /// The metrics in Prometheus's text format.
+/// The process's metrics in Prometheus's text format.
 pub fn render() -> String {
     let handle = handle();
     handle.run_upkeep();
-    handle.render()
+    let mut text = handle.render();
+    latency::render(&mut text);
+    text
 }
 
 /// A token issued at `endpoint` for `grant`.
@@ -191,42 +161,10 @@ pub fn cache_lookups(table: &'static str) -> (Counter, Counter) {
     )
 }
 
-/// A request to `route` (its template, or `unmatched`) answered with `status` after
-/// `elapsed`.
+/// A request of `method` to `route` (its template, or `unmatched`) answered with `status`
+/// after `elapsed`.
 pub fn request_done(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let method = METHODS
-        .iter()
-        .position(|m| *m == method)
-        .unwrap_or(METHODS.len() - 1);
-    let class = match status {
-        100..=199 => 0,
-        200..=299 => 1,
-        300..=399 => 2,
-        400..=499 => 3,
-        _ => 4,
-    };
-    let seconds = elapsed.as_secs_f64();
-    let record = |latency: &mut RouteLatency| {
-        latency.0[method * CLASSES.len() + class]
-            .get_or_insert_with(|| {
-                handle();
-                metrics::histogram!(
-                    REQUEST_DURATION,
-                    "method" => METHODS[method],
-                    "route" => route.to_owned(),
-                    "status" => CLASSES[class]
-                )
-            })
-            .record(seconds);
-    };
-    LATENCY.with_borrow_mut(|routes| match routes.get_mut(route) {
-        Some(latency) => record(latency),
-        None => {
-            let mut latency = RouteLatency(std::array::from_fn(|_| None));
-            record(&mut latency);
-            routes.insert(route.into(), latency);
-        }
-    });
+    latency::record(method, route, status, elapsed);
 }
 
 /// Sets a gauge read at scrape time.
