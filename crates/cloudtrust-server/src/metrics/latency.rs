@@ -1,8 +1,8 @@
 //! The request-latency histogram, `cloudtrust_http_request_duration_seconds`, kept by
 //! cloudtrust rather than by the Prometheus recorder. The recorder's histograms keep every
-//! sample in a growing list until a scrape drains it: a node nobody scrapes would hold eight
-//! bytes more for every request it answers, and each sample costs an epoch pin and an
-//! allocation now and then. Here a series is a fixed row of counters, one per bucket: timing
+//! sample in a growing list until a scrape drains it: a node nobody scrapes grew by some 20
+//! bytes for every request it answered, and each sample cost an epoch pin and, now and then,
+//! an allocation. Here a series is a fixed row of counters, one per bucket: timing
 //! a request is two atomic adds, and the memory is bounded by the series, which are bounded by
 //! the routes, methods and status classes.
 
