@@ -3,7 +3,9 @@
 //! how old the signing key is.
 //!
 //! One recorder serves the whole process, installed on first use; counters on the token
-//! endpoint's hot path are registered once and then only incremented (an atomic add).
+//! endpoint's hot path are registered once and then only incremented (an atomic add). The
+//! request-latency histogram is kept apart, in `latency`, and rendered after the recorder's
+//! text.
 
 mod latency;
 
@@ -52,7 +54,8 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 static API_CLIENT_TOKENS: OnceLock<Counter> = OnceLock::new();
 
 /// The process's recorder, installed on first use. When the embedding program installed a
-/// recorder of its own, metrics go there and this one renders nothing.
+/// recorder of its own, counters and gauges go there and this one renders only the latency
+/// histogram, which is kept here in any case.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new().build_recorder();
@@ -102,7 +105,6 @@ fn describe() {
     );
 }
 
-/// The metrics in Prometheus's text format.
 /// The process's metrics in Prometheus's text format.
 pub fn render() -> String {
     let handle = handle();
