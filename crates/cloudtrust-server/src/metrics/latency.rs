@@ -191,8 +191,8 @@ mod tests {
             .and_then(|v| v.parse().ok())
             .expect("a sum");
         assert!((sum - 20.0024).abs() < 1e-9, "{sum}");
-        let missing = format!("{NAME}_count{{method=\"POST\",route=\"{route}\",status=\"4xx\"}}");
-        assert_eq!(line(&text, &missing), Some("1"));
+        let refused = format!("{NAME}_count{{method=\"POST\",route=\"{route}\",status=\"4xx\"}}");
+        assert_eq!(line(&text, &refused), Some("1"), "a series of its own");
         assert_eq!(text.matches(&format!("# TYPE {NAME} histogram")).count(), 1);
     }
 
